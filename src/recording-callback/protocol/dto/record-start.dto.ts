@@ -1,0 +1,14 @@
+import { Equals } from 'class-validator';
+import { RecordingEventType } from '../recording-event-type';
+import { RecordCallbackBaseDto } from './record-callback-base.dto';
+
+/**
+ * RECORD_START: a recording task began.
+ *
+ * @example
+ * @OnEvent(RecordingEvents.Start) onStart(e: RecordStartEvent) { e.callback.task_id; }
+ */
+export class RecordStartDto extends RecordCallbackBaseDto {
+  @Equals(RecordingEventType.Start)
+  event_type: RecordingEventType.Start;
+}

@@ -1,0 +1,47 @@
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+import { DTO_BY_EVENT_TYPE, RecordingCallbackDto } from './dto/recording-callback.dto';
+import { RECORDING_EVENT_TYPES, isRecordingEventType } from './recording-event-type';
+
+/**
+ * Outcome of {@link parseRecordingCallback}: the typed DTO, or the invalid fields with their messages.
+ *
+ * @example
+ * const r = parseRecordingCallback(body); if (!r.ok) console.log(r.fields);
+ */
+export type ParseResult =
+  | { ok: true; dto: RecordingCallbackDto }
+  | { ok: false; fields: Record<string, string[]> };
+
+function flatten(errors: ValidationError[], prefix = '', out: Record<string, string[]> = {}): Record<string, string[]> {
+  for (const error of errors) {
+    const path = prefix + error.property;
+    if (error.constraints) out[path] = Object.values(error.constraints);
+    if (error.children?.length) flatten(error.children, `${path}.`, out);
+  }
+  return out;
+}
+
+/**
+ * Validates a decoded JSON body into the DTO class of its `event_type`.
+ * Unknown extra fields are kept on the DTO, because Huawei adds fields over time.
+ *
+ * @example
+ * const r = parseRecordingCallback({ event_type: 'RECORD_START', task_id: 't', ... });
+ * if (r.ok) r.dto.task_id;
+ */
+export function parseRecordingCallback(body: unknown): ParseResult {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, fields: { body: ['body must be a JSON object'] } };
+  }
+  const eventType = (body as Record<string, unknown>).event_type;
+  if (!isRecordingEventType(eventType)) {
+    return {
+      ok: false,
+      fields: { event_type: [`event_type must be one of ${RECORDING_EVENT_TYPES.join(', ')}`] },
+    };
+  }
+  const dto = plainToInstance(DTO_BY_EVENT_TYPE[eventType], body) as RecordingCallbackDto;
+  const errors = validateSync(dto, { forbidUnknownValues: false, validationError: { target: false, value: false } });
+  return errors.length ? { ok: false, fields: flatten(errors) } : { ok: true, dto };
+}
