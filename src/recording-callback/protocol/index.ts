@@ -9,3 +9,4 @@ export * from './dto/record-file-complete.dto';
 export * from './dto/record-over.dto';
 export * from './dto/record-failed.dto';
 export * from './dto/recording-callback.dto';
+export * from './dedupe-key';

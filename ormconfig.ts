@@ -1,0 +1,47 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import 'reflect-metadata';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { RECORDING_CALLBACK_ENTITIES, RECORDING_CALLBACK_MIGRATIONS } from './src/recording-callback';
+
+/**
+ * Database settings of the host app: PostgreSQL when `DATABASE_URL` is a postgres:// URL, else an
+ * embedded SQLite file (WAL mode, busy timeout). Used by the app and by the TypeORM migration CLI.
+ *
+ * @example
+ * new DataSource(databaseOptions({ databaseUrl: 'postgres://app@db/app' }));
+ */
+export function databaseOptions(env: {
+  databaseUrl?: string;
+  sqlitePath?: string;
+  poolSize?: number;
+}): DataSourceOptions {
+  const common = {
+    entities: [...RECORDING_CALLBACK_ENTITIES],
+    migrations: [...RECORDING_CALLBACK_MIGRATIONS],
+    synchronize: false,
+  };
+  if (env.databaseUrl) {
+    if (!/^postgres(ql)?:\/\//.test(env.databaseUrl)) {
+      throw new Error('DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite database)');
+    }
+    return {
+      ...common,
+      type: 'postgres',
+      url: env.databaseUrl,
+      // Bounded waits, so a database outage becomes a prompt 503 instead of a hung request.
+      extra: { max: env.poolSize ?? 10, connectionTimeoutMillis: 5000, query_timeout: 10000 },
+    };
+  }
+  const database = env.sqlitePath ?? 'data/recordings.sqlite';
+  if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+  return { ...common, type: 'better-sqlite3', database, enableWAL: true, timeout: 5000 };
+}
+
+/** DataSource for `typeorm migration:run -d dist/ormconfig.js`, configured from the environment. */
+export default new DataSource(
+  databaseOptions({
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    sqlitePath: process.env.SQLITE_PATH || undefined,
+  }),
+);

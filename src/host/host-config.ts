@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { SignatureAlgorithm } from '../recording-callback';
+
+/**
+ * The host app's settings, read from the environment (see README "Host app environment").
+ *
+ * @example
+ * const config = loadHostConfig(process.env);
+ */
+export interface HostConfig {
+  port: number;
+  databaseUrl?: string;
+  sqlitePath: string;
+  poolSize: number;
+  algorithm: SignatureAlgorithm;
+  keys: string[];
+  /** True when no key was configured and a development key was generated or reused. */
+  devKey: boolean;
+  toleranceSeconds: number;
+  queryToken?: string;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min}, got "${text}"`);
+  return value;
+}
+
+/** Development key: generated once, kept beside the SQLite file so restarts keep accepting it. */
+function developmentKey(folder: string): string {
+  const file = join(folder, 'dev-callback-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(folder, { recursive: true });
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const key = [...randomBytes(40)].map((b) => alphabet[b % alphabet.length]).join('');
+  writeFileSync(file, key + '\n', { mode: 0o600 });
+  return key;
+}
+
+/**
+ * Reads and checks the host app environment. Throws an error naming the variable at fault.
+ *
+ * @example
+ * loadHostConfig({ RECORDING_CALLBACK_KEYS: 'k1,k2', PORT: '8080' }).keys; // ['k1', 'k2']
+ */
+export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
+  const algorithm = (env.RECORDING_CALLBACK_ALGORITHM || 'HMACSHA256').toUpperCase();
+  if (algorithm !== 'HMACSHA256' && algorithm !== 'MD5') {
+    throw new Error(`RECORDING_CALLBACK_ALGORITHM must be HMACSHA256 or MD5, got "${algorithm}"`);
+  }
+  const sqlitePath = env.SQLITE_PATH || 'data/recordings.sqlite';
+  const configured = (env.RECORDING_CALLBACK_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const devKey = configured.length === 0;
+  return {
+    port: integer(env, 'PORT', 3000, 0),
+    databaseUrl: env.DATABASE_URL || undefined,
+    sqlitePath,
+    poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1),
+    algorithm,
+    keys: devKey ? [developmentKey(dirname(sqlitePath) === '.' ? 'data' : dirname(sqlitePath))] : configured,
+    devKey,
+    toleranceSeconds: integer(env, 'RECORDING_CALLBACK_TOLERANCE_SECONDS', 300, 0),
+    queryToken: env.RECORDING_QUERY_TOKEN || undefined,
+  };
+}

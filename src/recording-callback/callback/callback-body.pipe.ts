@@ -1,0 +1,23 @@
+import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
+import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import { parseRecordingCallback } from '../protocol/parse-callback';
+
+/**
+ * Validates a callback body into the DTO class of its `event_type`; a 400 names the invalid fields.
+ *
+ * @example
+ * @Post() receive(@Body(CallbackBodyPipe) dto: RecordingCallbackDto) {}
+ */
+@Injectable()
+export class CallbackBodyPipe implements PipeTransform<unknown, RecordingCallbackDto> {
+  transform(body: unknown): RecordingCallbackDto {
+    const parsed = parseRecordingCallback(body);
+    if (parsed.ok) return parsed.dto;
+    throw new BadRequestException({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `invalid callback: ${Object.keys(parsed.fields).join(', ')}`,
+      fields: parsed.fields,
+    });
+  }
+}

@@ -1,0 +1,9 @@
+import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
+
+/**
+ * The module's migrations, oldest first. Add them to the host app's DataSource `migrations`.
+ *
+ * @example
+ * new DataSource({ type: 'postgres', url, migrations: [...RECORDING_CALLBACK_MIGRATIONS] });
+ */
+export const RECORDING_CALLBACK_MIGRATIONS = [InitialSchema1764300000000];

@@ -1,0 +1,17 @@
+import { StoredCallbackEntity } from './delivery/stored-callback.entity';
+import { RecordingFileEntity } from './tasks/recording-file.entity';
+import { RecordingTaskEntity } from './tasks/recording-task.entity';
+import { TaskTransitionEntity } from './tasks/task-transition.entity';
+
+/**
+ * Every entity of the module. Add them to the host app's DataSource (or use `autoLoadEntities`).
+ *
+ * @example
+ * TypeOrmModule.forRoot({ type: 'postgres', url, entities: [...RECORDING_CALLBACK_ENTITIES] })
+ */
+export const RECORDING_CALLBACK_ENTITIES = [
+  RecordingTaskEntity,
+  RecordingFileEntity,
+  TaskTransitionEntity,
+  StoredCallbackEntity,
+] as const;

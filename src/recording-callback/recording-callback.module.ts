@@ -1,0 +1,91 @@
+import { DynamicModule, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { CallbackBodyPipe } from './callback/callback-body.pipe';
+import { IngestService } from './callback/ingest.service';
+import { createRecordingCallbackController } from './callback/recording-callback.controller';
+import { SignatureGuard } from './callback/signature.guard';
+import { RecordingEventDispatcher } from './delivery/recording-event.dispatcher';
+import { RECORDING_CALLBACK_ENTITIES } from './recording-callback.entities';
+import {
+  DEFAULT_ROUTES,
+  InjectRecordingCallbackOptions,
+  RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE,
+  RECORDING_CALLBACK_OPTIONS,
+  RECORDING_CALLBACK_OPTIONS_TYPE,
+  RECORDING_CALLBACK_RAW_OPTIONS,
+  RecordingCallbackConfigurableModule,
+  RecordingCallbackRouteExtras,
+} from './recording-callback.module-definition';
+import {
+  RecordingCallbackModuleOptions,
+  ResolvedRecordingCallbackOptions,
+  algorithmsInUse,
+  resolveOptions,
+} from './recording-callback.options';
+import { QueryAccessGuard } from './tasks/query-access.guard';
+import { createRecordingTasksController } from './tasks/recording-tasks.controller';
+import { RecordingTasksService } from './tasks/recording-tasks.service';
+import { WriteTransactions } from './tasks/write-transactions';
+
+function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallbackRouteExtras>): DynamicModule {
+  const routes = { ...DEFAULT_ROUTES, ...extras };
+  return {
+    ...definition,
+    controllers: [createRecordingCallbackController(routes.callbackPath), createRecordingTasksController(routes.tasksPath)],
+  };
+}
+
+/**
+ * Receives Huawei Cloud Live recording callbacks: verifies, validates, stores and tracks task state in
+ * the app's TypeORM DataSource, emits events to `@OnEvent` handlers, and serves task queries.
+ * The app provides `TypeOrmModule.forRoot` (with these entities and migrations) and `EventEmitterModule.forRoot`.
+ *
+ * @example
+ * RecordingCallbackModule.forRoot({ auth: { algorithm: 'HMACSHA256', keys: [process.env.KEY!] } })
+ * @example
+ * RecordingCallbackModule.forRootAsync({
+ *   imports: [ConfigModule], inject: [ConfigService],
+ *   useFactory: (c: ConfigService) => ({ auth: { algorithm: 'HMACSHA256', keys: c.get('KEYS').split(',') } }),
+ * })
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([...RECORDING_CALLBACK_ENTITIES])],
+  providers: [
+    {
+      provide: RECORDING_CALLBACK_OPTIONS,
+      inject: [RECORDING_CALLBACK_RAW_OPTIONS],
+      useFactory: (raw: RecordingCallbackModuleOptions) => resolveOptions(raw),
+    },
+    WriteTransactions,
+    IngestService,
+    SignatureGuard,
+    CallbackBodyPipe,
+    RecordingEventDispatcher,
+    RecordingTasksService,
+    QueryAccessGuard,
+  ],
+  exports: [RECORDING_CALLBACK_OPTIONS, RecordingTasksService],
+})
+export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {
+  private readonly logger = new Logger('RecordingCallback');
+
+  constructor(@InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions) {
+    super();
+  }
+
+  static override forRoot(options: typeof RECORDING_CALLBACK_OPTIONS_TYPE): DynamicModule {
+    return withRoutes(super.forRoot(options), options);
+  }
+
+  static override forRootAsync(options: typeof RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withRoutes(super.forRootAsync(options), options);
+  }
+
+  onModuleInit(): void {
+    if (this.options.auth === 'none') {
+      this.logger.warn('callback authentication is OFF (auth: "none"): anyone who can reach the route can post callbacks');
+    } else if (algorithmsInUse(this.options.auth).has('MD5')) {
+      this.logger.warn('MD5 callback signatures sign only the key and timestamp, no payload field; prefer HMACSHA256 over HTTPS');
+    }
+  }
+}

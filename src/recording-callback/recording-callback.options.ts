@@ -1,0 +1,153 @@
+import { CanActivate, Type } from '@nestjs/common';
+import { SIGNATURE_ALGORITHMS, SignatureAlgorithm } from './protocol/signature';
+
+/**
+ * How callbacks of one ingest domain are signed. Every listed key is accepted, so a key can be rotated
+ * by adding the new one, switching Huawei's template, then removing the old one.
+ *
+ * @example
+ * { algorithm: 'HMACSHA256', keys: [process.env.NEW_KEY, process.env.OLD_KEY] }
+ */
+export interface RecordingCallbackKeySet {
+  algorithm: SignatureAlgorithm;
+  keys: string[];
+}
+
+/**
+ * Signature settings: one key set for every domain, a key set per `publish_domain` (with an optional
+ * fallback for other domains), or `'none'` when callback authentication is off on Huawei's side.
+ *
+ * @example
+ * { domains: { 'push.a.com': { algorithm: 'HMACSHA256', keys: [k1] }, 'push.b.com': { algorithm: 'MD5', keys: [k2] } } }
+ */
+export type RecordingCallbackAuth =
+  | RecordingCallbackKeySet
+  | { domains: Record<string, RecordingCallbackKeySet>; fallback?: RecordingCallbackKeySet }
+  | 'none';
+
+/**
+ * Options of `RecordingCallbackModule.forRoot` / the factory of `forRootAsync`.
+ *
+ * @example
+ * RecordingCallbackModule.forRoot({ auth: { algorithm: 'HMACSHA256', keys: [key] }, queryGuards: [JwtGuard] })
+ */
+export interface RecordingCallbackModuleOptions {
+  /** Signature settings (required; `'none'` must be said explicitly). */
+  auth: RecordingCallbackAuth;
+  /** Seconds a signature stays valid after `auth_timestamp` (default 300). */
+  toleranceSeconds?: number;
+  /** Guards run before the query routes, e.g. the app's own auth guard (default none). */
+  queryGuards?: Array<Type<CanActivate> | CanActivate>;
+  /** Clock in milliseconds, for tests (default `Date.now`). */
+  now?: () => number;
+}
+
+/**
+ * Options after validation, with defaults applied.
+ *
+ * @example
+ * constructor(@InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions) {}
+ */
+export interface ResolvedRecordingCallbackOptions {
+  auth: { domains: Map<string, RecordingCallbackKeySet>; fallback?: RecordingCallbackKeySet } | 'none';
+  toleranceSeconds: number;
+  queryGuards: Array<Type<CanActivate> | CanActivate>;
+  now: () => number;
+}
+
+/**
+ * Raised at start-up for invalid options; the message names the option at fault.
+ *
+ * @example
+ * try { resolveOptions(raw) } catch (e) { if (e instanceof RecordingCallbackOptionsError) ... }
+ */
+export class RecordingCallbackOptionsError extends Error {
+  constructor(option: string, problem: string) {
+    super(`RecordingCallbackModule option ${option}: ${problem}`);
+    this.name = 'RecordingCallbackOptionsError';
+  }
+}
+
+const KEY_PATTERN = /^[A-Za-z0-9]{32,}$/;
+
+function checkKeySet(path: string, set: RecordingCallbackKeySet | undefined): RecordingCallbackKeySet {
+  if (!set || typeof set !== 'object') throw new RecordingCallbackOptionsError(path, 'must be { algorithm, keys }');
+  if (!SIGNATURE_ALGORITHMS.includes(set.algorithm)) {
+    throw new RecordingCallbackOptionsError(
+      `${path}.algorithm`,
+      `unknown algorithm ${JSON.stringify(set.algorithm)}; use ${SIGNATURE_ALGORITHMS.join(' or ')}`,
+    );
+  }
+  if (!Array.isArray(set.keys) || set.keys.length === 0) {
+    throw new RecordingCallbackOptionsError(`${path}.keys`, 'must list at least one key');
+  }
+  set.keys.forEach((key, i) => {
+    // Never echo the key itself: it is a secret.
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+      throw new RecordingCallbackOptionsError(
+        `${path}.keys[${i}]`,
+        'a key must be at least 32 characters, letters and digits only',
+      );
+    }
+  });
+  return { algorithm: set.algorithm, keys: [...set.keys] };
+}
+
+/**
+ * Validates module options and fills defaults. Throws {@link RecordingCallbackOptionsError} naming the
+ * option, so a misconfigured app stops at start-up instead of rejecting every callback.
+ *
+ * @example
+ * resolveOptions({ auth: { algorithm: 'MD5', keys: [key] } }).toleranceSeconds; // 300
+ */
+export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRecordingCallbackOptions {
+  if (!raw || typeof raw !== 'object') throw new RecordingCallbackOptionsError('options', 'must be an object');
+  const tolerance = raw.toleranceSeconds ?? 300;
+  if (!Number.isInteger(tolerance) || tolerance < 0) {
+    throw new RecordingCallbackOptionsError('toleranceSeconds', 'must be a non-negative whole number of seconds');
+  }
+  if (raw.queryGuards !== undefined && !Array.isArray(raw.queryGuards)) {
+    throw new RecordingCallbackOptionsError('queryGuards', 'must be an array of guards');
+  }
+  let auth: ResolvedRecordingCallbackOptions['auth'];
+  if (raw.auth === 'none') {
+    auth = 'none';
+  } else if (raw.auth && typeof raw.auth === 'object' && 'domains' in raw.auth) {
+    const entries = Object.entries(raw.auth.domains ?? {});
+    if (entries.length === 0 && !raw.auth.fallback) {
+      throw new RecordingCallbackOptionsError('auth.domains', 'must configure at least one domain');
+    }
+    auth = {
+      domains: new Map(entries.map(([domain, set]) => [domain, checkKeySet(`auth.domains["${domain}"]`, set)])),
+      fallback: raw.auth.fallback ? checkKeySet('auth.fallback', raw.auth.fallback) : undefined,
+    };
+  } else if (raw.auth && typeof raw.auth === 'object') {
+    auth = { domains: new Map(), fallback: checkKeySet('auth', raw.auth) };
+  } else {
+    throw new RecordingCallbackOptionsError(
+      'auth',
+      "is required: { algorithm, keys }, { domains: {...} }, or 'none' to accept unsigned callbacks",
+    );
+  }
+  return { auth, toleranceSeconds: tolerance, queryGuards: raw.queryGuards ?? [], now: raw.now ?? Date.now };
+}
+
+/**
+ * The key set that applies to a `publish_domain`, or `undefined` when the domain is not configured.
+ *
+ * @example
+ * keySetFor(options.auth, body.publish_domain)?.algorithm;
+ */
+export function keySetFor(
+  auth: Exclude<ResolvedRecordingCallbackOptions['auth'], 'none'>,
+  publishDomain: string,
+): RecordingCallbackKeySet | undefined {
+  return auth.domains.get(publishDomain) ?? auth.fallback;
+}
+
+/** Algorithms in use, for the start-up warning about MD5. */
+export function algorithmsInUse(auth: ResolvedRecordingCallbackOptions['auth']): Set<SignatureAlgorithm> {
+  if (auth === 'none') return new Set();
+  const sets = [...auth.domains.values(), ...(auth.fallback ? [auth.fallback] : [])];
+  return new Set(sets.map((s) => s.algorithm));
+}

@@ -1,0 +1,62 @@
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, IsNull, Not, Repository } from 'typeorm';
+import { ListTasksQuery } from './list-tasks.query';
+import { RecordingFileEntity } from './recording-file.entity';
+import { RecordingTaskEntity } from './recording-task.entity';
+import { decodeTaskCursor, encodeTaskCursor } from './task-cursor';
+import { TaskTransitionEntity } from './task-transition.entity';
+import { RecordingTaskView, TaskTransitionView, toTaskView, toTransitionView } from './task.view';
+
+/**
+ * Read side: one task with its files, filtered pages of tasks in a stable keyset order, and a task's
+ * status history. Newest tasks come first; a task created while a client pages never shifts a page.
+ *
+ * @example
+ * const { items, nextCursor } = await tasks.list({ status: TaskStatus.Recording, limit: 50 });
+ */
+@Injectable()
+export class RecordingTasksService {
+  constructor(
+    @InjectRepository(RecordingTaskEntity) private readonly tasks: Repository<RecordingTaskEntity>,
+    @InjectRepository(RecordingFileEntity) private readonly files: Repository<RecordingFileEntity>,
+    @InjectRepository(TaskTransitionEntity) private readonly transitions: Repository<TaskTransitionEntity>,
+  ) {}
+
+  async get(taskId: string): Promise<RecordingTaskView> {
+    const task = await this.tasks.findOne({ where: { taskId, status: Not(IsNull()) } });
+    if (!task) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
+    const files = await this.files.find({ where: { taskId }, order: { id: 'ASC' } });
+    return toTaskView(task, files);
+  }
+
+  async list(query: ListTasksQuery): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
+    const limit = query.limit ?? 20;
+    const qb = this.tasks.createQueryBuilder('t').where('t.status IS NOT NULL');
+    if (query.publishDomain !== undefined) qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
+    if (query.app !== undefined) qb.andWhere('t.app = :app', { app: query.app });
+    if (query.stream !== undefined) qb.andWhere('t.stream = :stream', { stream: query.stream });
+    if (query.status !== undefined) qb.andWhere('t.status = :status', { status: query.status });
+    if (query.cursor !== undefined) {
+      const cursor = decodeTaskCursor(query.cursor);
+      if (!cursor) {
+        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'cursor is not valid', fields: { cursor: ['cursor is not valid'] } });
+      }
+      qb.andWhere('(t.created_at < :cAt OR (t.created_at = :cAt AND t.task_id < :cId))', { cAt: cursor.createdAt, cId: cursor.taskId });
+    }
+    const rows = await qb.orderBy('t.created_at', 'DESC').addOrderBy('t.task_id', 'DESC').limit(limit + 1).getMany();
+    const page = rows.slice(0, limit);
+    const files = page.length
+      ? await this.files.find({ where: { taskId: In(page.map((t) => t.taskId)) }, order: { id: 'ASC' } })
+      : [];
+    const items = page.map((t) => toTaskView(t, files.filter((f) => f.taskId === t.taskId)));
+    const last = page[page.length - 1];
+    return { items, nextCursor: rows.length > limit ? encodeTaskCursor(last) : null };
+  }
+
+  async history(taskId: string): Promise<{ items: TaskTransitionView[] }> {
+    await this.get(taskId);
+    const rows = await this.transitions.find({ where: { taskId }, order: { id: 'ASC' } });
+    return { items: rows.map(toTransitionView) };
+  }
+}
