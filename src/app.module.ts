@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { databaseOptions } from '../ormconfig';
 import { BearerTokenGuard } from './host/bearer-token.guard';
 import { CompletedFileLogger } from './host/completed-file.logger';
-import { HostConfig } from './host/host-config';
+import type { HostConfig } from './host/host-config';
 import { HOST_CONFIG } from './host/host-config.token';
 import { RecordingCallbackModule } from './recording-callback';
 

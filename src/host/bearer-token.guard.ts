@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { HOST_CONFIG } from './host-config.token';
-import { HostConfig } from './host-config';
+import type { HostConfig } from './host-config';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

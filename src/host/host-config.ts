@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SignatureAlgorithm } from '../recording-callback';
+import type { SignatureAlgorithm } from '../recording-callback';
 
 /**
  * The host app's settings, read from the environment (see README "Host app environment").

@@ -1,5 +1,5 @@
 import { computeSignature } from '../recording-callback';
-import { HostConfig } from './host-config';
+import type { HostConfig } from './host-config';
 
 /**
  * What the host app prints once it listens: where, which database, which algorithm, and a curl command

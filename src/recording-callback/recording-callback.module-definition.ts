@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder, Inject } from '@nestjs/common';
-import { RecordingCallbackModuleOptions } from './recording-callback.options';
+import type { RecordingCallbackModuleOptions } from './recording-callback.options';
 
 /**
  * Route settings that must be known when the module is defined (before async options resolve).

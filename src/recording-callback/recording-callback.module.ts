@@ -6,22 +6,10 @@ import { createRecordingCallbackController } from './callback/recording-callback
 import { SignatureGuard } from './callback/signature.guard';
 import { RecordingEventDispatcher } from './delivery/recording-event.dispatcher';
 import { RECORDING_CALLBACK_ENTITIES } from './recording-callback.entities';
-import {
-  DEFAULT_ROUTES,
-  InjectRecordingCallbackOptions,
-  RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE,
-  RECORDING_CALLBACK_OPTIONS,
-  RECORDING_CALLBACK_OPTIONS_TYPE,
-  RECORDING_CALLBACK_RAW_OPTIONS,
-  RecordingCallbackConfigurableModule,
-  RecordingCallbackRouteExtras,
-} from './recording-callback.module-definition';
-import {
-  RecordingCallbackModuleOptions,
-  ResolvedRecordingCallbackOptions,
-  algorithmsInUse,
-  resolveOptions,
-} from './recording-callback.options';
+import { DEFAULT_ROUTES, InjectRecordingCallbackOptions, RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE, RECORDING_CALLBACK_OPTIONS, RECORDING_CALLBACK_OPTIONS_TYPE, RECORDING_CALLBACK_RAW_OPTIONS, RecordingCallbackConfigurableModule } from './recording-callback.module-definition';
+import type { RecordingCallbackRouteExtras } from './recording-callback.module-definition';
+import { algorithmsInUse, resolveOptions } from './recording-callback.options';
+import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions } from './recording-callback.options';
 import { QueryAccessGuard } from './tasks/query-access.guard';
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';
 import { RecordingTasksService } from './tasks/recording-tasks.service';

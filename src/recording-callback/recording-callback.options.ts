@@ -1,5 +1,6 @@
 import { CanActivate, Type } from '@nestjs/common';
-import { SIGNATURE_ALGORITHMS, SignatureAlgorithm } from './protocol/signature';
+import { SIGNATURE_ALGORITHMS } from './protocol/signature';
+import type { SignatureAlgorithm } from './protocol/signature';
 
 /**
  * How callbacks of one ingest domain are signed. Every listed key is accepted, so a key can be rotated

@@ -1,5 +1,5 @@
 import { BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
-import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { parseRecordingCallback } from '../protocol/parse-callback';
 
 /**

@@ -1,14 +1,15 @@
 import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
-import { IngestOutcome } from '../delivery/ingest-outcome';
-import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { IngestOutcome } from '../delivery/ingest-outcome';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { dedupeKey } from '../protocol/dedupe-key';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
-import { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
+import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { RecordingFileEntity } from '../tasks/recording-file.entity';
 import { RecordingTaskEntity } from '../tasks/recording-task.entity';
-import { FileState, TaskState, fileKeyOf, reduceFile, reduceTask } from '../tasks/task-state.reducer';
+import { fileKeyOf, reduceFile, reduceTask } from '../tasks/task-state.reducer';
+import type { FileState, TaskState } from '../tasks/task-state.reducer';
 import { TaskTransitionEntity } from '../tasks/task-transition.entity';
 import { WriteTransactions } from '../tasks/write-transactions';
 

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, Type, UseGuards } from '@nestjs/common';
 import { RecordingEventDispatcher } from '../delivery/recording-event.dispatcher';
-import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { CallbackBodyPipe } from './callback-body.pipe';
 import { IngestService } from './ingest.service';
 import { SignatureGuard } from './signature.guard';

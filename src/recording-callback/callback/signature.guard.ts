@@ -1,7 +1,8 @@
 import { BadRequestException, CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { verifySignature } from '../protocol/signature';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
-import { ResolvedRecordingCallbackOptions, keySetFor } from '../recording-callback.options';
+import { keySetFor } from '../recording-callback.options';
+import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { RecordingSignatureException } from './signature.exception';
 
 const DECIMAL = /^\d{1,12}$/;

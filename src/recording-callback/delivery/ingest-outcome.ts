@@ -1,5 +1,5 @@
-import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
-import { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
 
 /**
  * What storing one callback produced: a duplicate, or the stored id with the task's new state.

@@ -1,5 +1,5 @@
 import { OnEvent } from '@nestjs/event-emitter';
-import { RecordingEventName } from './recording-events';
+import type { RecordingEventName } from './recording-events';
 
 /**
  * `@OnEvent` for recording events, with errors passed back to the module (`suppressErrors: false`) so a

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
-import { IngestOutcome } from './ingest-outcome';
+import type { IngestOutcome } from './ingest-outcome';
 import { EVENT_NAME_BY_TYPE, RecordingEvents, TaskStatusChangedEvent, createCallbackEvent } from './recording-events';
 
 /**

@@ -3,9 +3,9 @@ import { RecordFileCompleteDto } from '../protocol/dto/record-file-complete.dto'
 import { RecordNewFileStartDto } from '../protocol/dto/record-new-file-start.dto';
 import { RecordOverDto } from '../protocol/dto/record-over.dto';
 import { RecordStartDto } from '../protocol/dto/record-start.dto';
-import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { RecordingEventType } from '../protocol/recording-event-type';
-import { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
+import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
 
 /**
  * Names of the events the module emits through EventEmitter2, after the callback is committed.

@@ -1,5 +1,6 @@
 import { DTO_BY_EVENT_TYPE } from './dto/recording-callback.dto';
-import { ParseResult, parseRecordingCallback } from './parse-callback';
+import { parseRecordingCallback } from './parse-callback';
+import type { ParseResult } from './parse-callback';
 import { RecordingEventType } from './recording-event-type';
 
 /** The RECORD_FILE_COMPLETE example from Huawei's "Configuring a Recording Callback" page. */

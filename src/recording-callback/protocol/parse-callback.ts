@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { ValidationError, validateSync } from 'class-validator';
-import { DTO_BY_EVENT_TYPE, RecordingCallbackDto } from './dto/recording-callback.dto';
+import { DTO_BY_EVENT_TYPE } from './dto/recording-callback.dto';
+import type { RecordingCallbackDto } from './dto/recording-callback.dto';
 import { RECORDING_EVENT_TYPES, isRecordingEventType } from './recording-event-type';
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignatureAlgorithm, SignedFields, computeSignature, stringToSign, verifySignature } from './signature';
+import { computeSignature, stringToSign, verifySignature } from './signature';
+import type { SignatureAlgorithm, SignedFields } from './signature';
 
 interface Vector {
   name: string;

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
-import { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
+import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 
 /**
  * Runs the guards the app supplied in `queryGuards`, in order, before the query routes. Guard classes

@@ -2,7 +2,7 @@ import { BadRequestException, Controller, Get, Param, Query, Type, UseGuards, Va
 import { ListTasksQuery } from './list-tasks.query';
 import { QueryAccessGuard } from './query-access.guard';
 import { RecordingTasksService } from './recording-tasks.service';
-import { RecordingTaskView, TaskTransitionView } from './task.view';
+import type { RecordingTaskView, TaskTransitionView } from './task.view';
 
 const queryPipe = new ValidationPipe({
   transform: true,

@@ -6,7 +6,8 @@ import { RecordingFileEntity } from './recording-file.entity';
 import { RecordingTaskEntity } from './recording-task.entity';
 import { decodeTaskCursor, encodeTaskCursor } from './task-cursor';
 import { TaskTransitionEntity } from './task-transition.entity';
-import { RecordingTaskView, TaskTransitionView, toTaskView, toTransitionView } from './task.view';
+import { toTaskView, toTransitionView } from './task.view';
+import type { RecordingTaskView, TaskTransitionView } from './task.view';
 
 /**
  * Read side: one task with its files, filtered pages of tasks in a stable keyset order, and a task's

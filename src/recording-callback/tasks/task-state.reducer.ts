@@ -1,4 +1,4 @@
-import { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { RecordingEventType } from '../protocol/recording-event-type';
 import { FileStatus, TaskStatus, joinTaskStatus, statusOfEvent } from './task-status';
 
