@@ -1,3 +1,4 @@
+import { DeliveryEntity } from './delivery/delivery.entity';
 import { StoredCallbackEntity } from './delivery/stored-callback.entity';
 import { RecordingFileEntity } from './tasks/recording-file.entity';
 import { RecordingTaskEntity } from './tasks/recording-task.entity';
@@ -14,4 +15,5 @@ export const RECORDING_CALLBACK_ENTITIES = [
   RecordingFileEntity,
   TaskTransitionEntity,
   StoredCallbackEntity,
+  DeliveryEntity,
 ] as const;

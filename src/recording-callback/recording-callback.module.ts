@@ -1,10 +1,15 @@
 import { DynamicModule, Logger, Module, OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CallbackBodyPipe } from './callback/callback-body.pipe';
 import { IngestService } from './callback/ingest.service';
 import { createRecordingCallbackController } from './callback/recording-callback.controller';
 import { SignatureGuard } from './callback/signature.guard';
-import { RecordingEventDispatcher } from './delivery/recording-event.dispatcher';
+import { DeliveriesService } from './delivery/deliveries.service';
+import { createDeliveriesController } from './delivery/deliveries.controller';
+import { DeliveryWorker } from './delivery/delivery-worker.service';
+import { RecordingHandlerRegistry } from './delivery/recording-handler.registry';
+import { StalledTaskWatchdog } from './delivery/stalled-task.watchdog';
 import { RECORDING_CALLBACK_ENTITIES } from './recording-callback.entities';
 import { DEFAULT_ROUTES, InjectRecordingCallbackOptions, RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE, RECORDING_CALLBACK_OPTIONS, RECORDING_CALLBACK_OPTIONS_TYPE, RECORDING_CALLBACK_RAW_OPTIONS, RecordingCallbackConfigurableModule } from './recording-callback.module-definition';
 import type { RecordingCallbackRouteExtras } from './recording-callback.module-definition';
@@ -19,14 +24,20 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
   const routes = { ...DEFAULT_ROUTES, ...extras };
   return {
     ...definition,
-    controllers: [createRecordingCallbackController(routes.callbackPath), createRecordingTasksController(routes.tasksPath)],
+    controllers: [
+      // The deliveries controller comes first so that its GET route is matched before any other.
+      createDeliveriesController(`${routes.callbackPath.replace(/\/+$/, '')}/deliveries`),
+      createRecordingCallbackController(routes.callbackPath),
+      createRecordingTasksController(routes.tasksPath),
+    ],
   };
 }
 
 /**
  * Receives Huawei Cloud Live recording callbacks: verifies, validates, stores and tracks task state in
  * the app's TypeORM DataSource, emits events to `@OnEvent` handlers, and serves task queries.
- * The app provides `TypeOrmModule.forRoot` (with these entities and migrations) and `EventEmitterModule.forRoot`.
+ * The app provides `TypeOrmModule.forRoot` (with these entities and migrations); handlers are declared
+ * with `@OnEvent` from @nestjs/event-emitter.
  *
  * @example
  * RecordingCallbackModule.forRoot({ auth: { algorithm: 'HMACSHA256', keys: [process.env.KEY!] } })
@@ -37,7 +48,7 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
  * })
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([...RECORDING_CALLBACK_ENTITIES])],
+  imports: [DiscoveryModule, TypeOrmModule.forFeature([...RECORDING_CALLBACK_ENTITIES])],
   providers: [
     {
       provide: RECORDING_CALLBACK_OPTIONS,
@@ -48,11 +59,14 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     IngestService,
     SignatureGuard,
     CallbackBodyPipe,
-    RecordingEventDispatcher,
+    RecordingHandlerRegistry,
+    DeliveryWorker,
+    DeliveriesService,
+    StalledTaskWatchdog,
     RecordingTasksService,
     QueryAccessGuard,
   ],
-  exports: [RECORDING_CALLBACK_OPTIONS, RecordingTasksService],
+  exports: [RECORDING_CALLBACK_OPTIONS, RecordingTasksService, DeliveriesService, DeliveryWorker, StalledTaskWatchdog],
 })
 export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {
   private readonly logger = new Logger('RecordingCallback');

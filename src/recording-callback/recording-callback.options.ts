@@ -39,8 +39,46 @@ export interface RecordingCallbackModuleOptions {
   toleranceSeconds?: number;
   /** Guards run before the query routes, e.g. the app's own auth guard (default none). */
   queryGuards?: Array<Type<CanActivate> | CanActivate>;
+  /** Retries of failed handler deliveries. */
+  delivery?: RecordingDeliveryOptions;
+  /** Stalled-task watchdog: a RECORDING task silent this long is flagged once. */
+  watchdog?: RecordingWatchdogOptions;
   /** Clock in milliseconds, for tests (default `Date.now`). */
   now?: () => number;
+}
+
+/**
+ * Delivery retry settings.
+ *
+ * @example
+ * { maxAttempts: 10, baseDelayMs: 2000, maxDelayMs: 600000 }
+ */
+export interface RecordingDeliveryOptions {
+  /** Attempts before a delivery is dead (default 8). */
+  maxAttempts?: number;
+  /** Delay before the first retry; doubles each time (default 1000 ms). */
+  baseDelayMs?: number;
+  /** Longest delay between retries (default 15 minutes). */
+  maxDelayMs?: number;
+  /** How long a claimed delivery belongs to one instance before others may take it over (default 5 minutes). */
+  leaseMs?: number;
+  /** How often each instance looks for due retries and abandoned deliveries (default 1000 ms; 0 turns polling off). */
+  pollIntervalMs?: number;
+  /** On shutdown, how long running deliveries may take to finish (default 10000 ms). */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * Stalled-task watchdog settings.
+ *
+ * @example
+ * { stallAfterSeconds: 3600, checkIntervalMs: 30000 }
+ */
+export interface RecordingWatchdogOptions {
+  /** A RECORDING task with no callback for this long is stalled (default 10800 = 3 hours). */
+  stallAfterSeconds?: number;
+  /** How often to check (default 60000 ms; 0 turns the periodic check off). */
+  checkIntervalMs?: number;
 }
 
 /**
@@ -53,6 +91,8 @@ export interface ResolvedRecordingCallbackOptions {
   auth: { domains: Map<string, RecordingCallbackKeySet>; fallback?: RecordingCallbackKeySet } | 'none';
   toleranceSeconds: number;
   queryGuards: Array<Type<CanActivate> | CanActivate>;
+  delivery: Required<RecordingDeliveryOptions>;
+  watchdog: Required<RecordingWatchdogOptions>;
   now: () => number;
 }
 
@@ -130,7 +170,36 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
       "is required: { algorithm, keys }, { domains: {...} }, or 'none' to accept unsigned callbacks",
     );
   }
-  return { auth, toleranceSeconds: tolerance, queryGuards: raw.queryGuards ?? [], now: raw.now ?? Date.now };
+  const d = raw.delivery ?? {};
+  const delivery = {
+    maxAttempts: count('delivery.maxAttempts', d.maxAttempts, 8, 1),
+    baseDelayMs: count('delivery.baseDelayMs', d.baseDelayMs, 1000, 0),
+    maxDelayMs: count('delivery.maxDelayMs', d.maxDelayMs, 15 * 60_000, 0),
+    leaseMs: count('delivery.leaseMs', d.leaseMs, 5 * 60_000, 1),
+    pollIntervalMs: count('delivery.pollIntervalMs', d.pollIntervalMs, 1000, 0),
+    shutdownGraceMs: count('delivery.shutdownGraceMs', d.shutdownGraceMs, 10_000, 0),
+  };
+  const w = raw.watchdog ?? {};
+  const watchdog = {
+    stallAfterSeconds: count('watchdog.stallAfterSeconds', w.stallAfterSeconds, 3 * 3600, 1),
+    checkIntervalMs: count('watchdog.checkIntervalMs', w.checkIntervalMs, 60_000, 0),
+  };
+  return {
+    auth,
+    toleranceSeconds: tolerance,
+    queryGuards: raw.queryGuards ?? [],
+    delivery,
+    watchdog,
+    now: raw.now ?? Date.now,
+  };
+}
+
+function count(option: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new RecordingCallbackOptionsError(option, `must be a whole number >= ${min}`);
+  }
+  return value;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import type { DeliveryContext } from '../delivery/delivery-context';
+import { DeliveryEntity } from '../delivery/delivery.entity';
 import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
 import type { IngestOutcome } from '../delivery/ingest-outcome';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
@@ -15,7 +17,8 @@ import { WriteTransactions } from '../tasks/write-transactions';
 
 /**
  * Stores one callback and its effects in a single transaction: lock (or create) the task row, drop
- * duplicates, store the callback, reduce the task and file state, write the transition. Any storage
+ * duplicates, store the callback, reduce the task and file state, write the transition and the
+ * delivery record that hands it to the app's handlers after commit. Any storage
  * error becomes a 503, so Huawei sends the callback again; nothing answered 200 is lost.
  *
  * @example
@@ -126,6 +129,19 @@ export class IngestService {
     if (transition) {
       await em.getRepository(TaskTransitionEntity).insert({ taskId, ...transition, callbackId, at: receivedAt });
     }
+    const context: DeliveryContext = { task, file, transition, at: receivedAt };
+    await em.getRepository(DeliveryEntity).insert({
+      callbackId,
+      taskId,
+      eventType: callback.event_type,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: receivedAt.getTime(),
+      succeededHandlers: [],
+      context: context as never, // stored as JSON; TypeORM types jsonb values as deep-partial entities
+      createdAt: receivedAt.getTime(),
+      updatedAt: receivedAt.getTime(),
+    });
     return { result: 'accepted', callbackId, callback, task, file, transition, receivedAt };
   }
 

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post, Req, Type, UseGuards } from '@nestjs/common';
-import { RecordingEventDispatcher } from '../delivery/recording-event.dispatcher';
+import { DeliveryWorker } from '../delivery/delivery-worker.service';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { CallbackBodyPipe } from './callback-body.pipe';
 import { IngestService } from './ingest.service';
@@ -28,7 +28,7 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
   class RecordingCallbackController {
     constructor(
       private readonly ingest: IngestService,
-      private readonly dispatcher: RecordingEventDispatcher,
+      private readonly deliveries: DeliveryWorker,
     ) {}
 
     @Post()
@@ -39,8 +39,9 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
       @Req() request: { body: Record<string, unknown> },
     ): Promise<CallbackAnswer> {
       const outcome = await this.ingest.ingest(callback, request.body);
-      // Handlers run after the answer is decided: the commit made the callback durable.
-      if (outcome.result === 'accepted') void this.dispatcher.dispatch(outcome);
+      // Handlers run after the commit made the callback and its delivery durable; they never change
+      // this answer, and a failure is retried from the stored delivery.
+      if (outcome.result === 'accepted') void this.deliveries.kick(outcome.task.taskId);
       return { result: outcome.result, callbackId: outcome.callbackId };
     }
   }

@@ -5,7 +5,7 @@ import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.r
  * What storing one callback produced: a duplicate, or the stored id with the task's new state.
  *
  * @example
- * if (outcome.result === 'accepted') dispatcher.dispatch(outcome);
+ * if (outcome.result === 'accepted') worker.kick(outcome.task.taskId);
  */
 export type IngestOutcome =
   | { result: 'duplicate'; callbackId: number }

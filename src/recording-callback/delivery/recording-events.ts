@@ -21,6 +21,10 @@ export const RecordingEvents = {
   Failed: 'recording.failed',
   /** Emitted once for each change of a task's status. */
   StatusChanged: 'recording.status-changed',
+  /** Emitted once when a RECORDING task has had no callback for the watchdog's time. */
+  Stalled: 'recording.stalled',
+  /** Emitted when a delivery used up its attempts; it can be replayed. */
+  DeliveryDead: 'recording.delivery-dead',
 } as const;
 
 /**
@@ -121,4 +125,37 @@ export function createCallbackEvent(
 ): RecordingCallbackEvent {
   const EventClass = EVENT_CLASS_BY_TYPE[callback.event_type] as typeof RecordingCallbackEvent;
   return new EventClass(callbackId, callback, task, file, attempt);
+}
+
+/**
+ * Payload of {@link RecordingEvents.Stalled}: the task had no callback since `task.lastEventAt`.
+ *
+ * @example
+ * @OnEvent(RecordingEvents.Stalled) on(e: TaskStalledEvent) { alert(e.task.taskId); }
+ */
+export class TaskStalledEvent {
+  constructor(
+    readonly taskId: string,
+    readonly task: TaskState,
+    readonly stalledAt: Date,
+    readonly attempt: number = 1,
+  ) {}
+}
+
+/**
+ * Payload of {@link RecordingEvents.DeliveryDead}: a delivery failed its last attempt.
+ * Emitted once per death (not retried); replay the delivery to try its handlers again.
+ *
+ * @example
+ * @OnEvent(RecordingEvents.DeliveryDead) on(e: DeliveryDeadEvent) { page(`delivery ${e.deliveryId}: ${e.lastError}`); }
+ */
+export class DeliveryDeadEvent {
+  constructor(
+    readonly deliveryId: number,
+    readonly callbackId: number | null,
+    readonly taskId: string,
+    readonly eventType: string,
+    readonly attempts: number,
+    readonly lastError: string,
+  ) {}
 }

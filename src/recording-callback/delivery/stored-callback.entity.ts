@@ -32,7 +32,7 @@ export class StoredCallbackEntity {
   publishDomain: string;
 
   /** The body as received, less `auth_sign`; unknown fields included. */
-  @Column({ type: 'jsonb' })
+  @Column({ type: 'json' })
   payload: Record<string, unknown>;
 
   @Column({ name: 'received_at', type: Date })

@@ -1,4 +1,5 @@
 import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
+import { Deliveries1764300000001 } from './1764300000001-deliveries';
 
 /**
  * The module's migrations, oldest first. Add them to the host app's DataSource `migrations`.
@@ -6,4 +7,4 @@ import { InitialSchema1764300000000 } from './1764300000000-initial-schema';
  * @example
  * new DataSource({ type: 'postgres', url, migrations: [...RECORDING_CALLBACK_MIGRATIONS] });
  */
-export const RECORDING_CALLBACK_MIGRATIONS = [InitialSchema1764300000000];
+export const RECORDING_CALLBACK_MIGRATIONS = [InitialSchema1764300000000, Deliveries1764300000001];

@@ -166,7 +166,11 @@ describe('parseRecordingCallback', () => {
     });
 
     it('names every invalid field at once', () => {
-      const result = parseRecordingCallback({ ...without(body, 'job_id'), file_size: -5, end_time: '2020-02-30T00:00:00Z' });
+      const result = parseRecordingCallback({
+        ...without(body, 'job_id'),
+        file_size: -5,
+        end_time: '2020-02-30T00:00:00Z',
+      });
       expect(invalidFields(result)).toEqual(['end_time', 'file_size', 'job_id']);
     });
   });
@@ -179,7 +183,8 @@ describe('parseRecordingCallback', () => {
   it.each([undefined, 'RECORD_PAUSED', 'record_start', '', 42, null, ['RECORD_START']])(
     'rejects event_type %p and names the field',
     (eventType) => {
-      const body = eventType === undefined ? without(MINIMAL.RECORD_START, 'event_type') : { ...BASE, event_type: eventType };
+      const body =
+        eventType === undefined ? without(MINIMAL.RECORD_START, 'event_type') : { ...BASE, event_type: eventType };
       const result = parseRecordingCallback(body);
       expect(invalidFields(result)).toEqual(['event_type']);
       expect(result.ok || result.fields.event_type.join(' ')).toContain('RECORD_FILE_COMPLETE');

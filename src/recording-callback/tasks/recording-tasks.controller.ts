@@ -1,18 +1,9 @@
-import { BadRequestException, Controller, Get, Param, Query, Type, UseGuards, ValidationPipe } from '@nestjs/common';
+import { Controller, Get, Param, Query, Type, UseGuards } from '@nestjs/common';
 import { ListTasksQuery } from './list-tasks.query';
 import { QueryAccessGuard } from './query-access.guard';
 import { RecordingTasksService } from './recording-tasks.service';
+import { strictQueryPipe } from './strict-query.pipe';
 import type { RecordingTaskView, TaskTransitionView } from './task.view';
-
-const queryPipe = new ValidationPipe({
-  transform: true,
-  whitelist: true,
-  forbidNonWhitelisted: true,
-  exceptionFactory: (errors) => {
-    const fields = Object.fromEntries(errors.map((e) => [e.property, Object.values(e.constraints ?? {})]));
-    return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: `invalid query: ${Object.keys(fields).join(', ')}`, fields });
-  },
-});
 
 /**
  * Creates the task query controller at the configured path, guarded by the app's `queryGuards`.
@@ -27,7 +18,7 @@ export function createRecordingTasksController(path: string): Type<unknown> {
     constructor(private readonly tasks: RecordingTasksService) {}
 
     @Get()
-    list(@Query(queryPipe) query: ListTasksQuery): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
+    list(@Query(strictQueryPipe) query: ListTasksQuery): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
       return this.tasks.list(query);
     }
 

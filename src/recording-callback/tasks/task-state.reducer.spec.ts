@@ -120,7 +120,8 @@ const lifecycle: fc.Arbitrary<Lifecycle> = fc
       }
     }
     if (ending !== 'FAILED') events.push(event(E.Over));
-    if (ending !== 'OVER') events.push(event(E.Failed, errorMessage === undefined ? {} : { error_message: errorMessage }));
+    if (ending !== 'OVER')
+      events.push(event(E.Failed, errorMessage === undefined ? {} : { error_message: errorMessage }));
     for (const i of resent) events.push(events[i % events.length]);
     return { events, ending, errorMessage, expectedFiles };
   });

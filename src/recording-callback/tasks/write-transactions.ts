@@ -21,6 +21,20 @@ export class WriteTransactions {
     this.concurrent = dataSource.options.type === 'postgres';
   }
 
+  /**
+   * Runs one parameterised statement inside `em`'s transaction and returns its rows (also for
+   * `UPDATE … RETURNING`). Write `?` placeholders; they become `$1…` on PostgreSQL.
+   *
+   * @example
+   * const rows = await writes.rows(em, 'SELECT id FROM t WHERE a = ? AND b = ?', [a, b]);
+   */
+  async rows<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[]): Promise<R[]> {
+    let n = 0;
+    const text = this.concurrent ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+    const result = await em.queryRunner!.query(text, params, true);
+    return (result.records ?? []) as R[];
+  }
+
   run<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
     if (this.concurrent) return this.dataSource.transaction(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));

@@ -1,0 +1,32 @@
+import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Type, UseGuards } from '@nestjs/common';
+import { QueryAccessGuard } from '../tasks/query-access.guard';
+import { strictQueryPipe } from '../tasks/strict-query.pipe';
+import { DeliveriesService } from './deliveries.service';
+import type { DeliveryView } from './deliveries.service';
+import { ListDeliveriesQuery } from './list-deliveries.query';
+
+/**
+ * Creates the delivery operations controller (`<callbackPath>/deliveries`), guarded by `queryGuards`.
+ *
+ * @example
+ * const Controller = createDeliveriesController('recording-callbacks/deliveries');
+ */
+export function createDeliveriesController(path: string): Type<unknown> {
+  @Controller(path)
+  @UseGuards(QueryAccessGuard)
+  class DeliveriesController {
+    constructor(private readonly deliveries: DeliveriesService) {}
+
+    @Get()
+    list(@Query(strictQueryPipe) query: ListDeliveriesQuery): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+      return this.deliveries.list(query);
+    }
+
+    @Post(':id/replay')
+    @HttpCode(202)
+    replay(@Param('id', new ParseIntPipe()) id: number): Promise<DeliveryView> {
+      return this.deliveries.replay(id);
+    }
+  }
+  return DeliveriesController;
+}

@@ -1,0 +1,33 @@
+import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
+
+/**
+ * What a delivery needs besides the stored callback to rebuild its payloads on any instance, at any
+ * later attempt: the task and file state right after the callback, and the status change it caused.
+ *
+ * @example
+ * const context: DeliveryContext = { task, file, transition, at: receivedAt };
+ */
+export interface DeliveryContext {
+  task: TaskState;
+  file: FileState | null;
+  transition: TaskTransition | null;
+  at: Date;
+}
+
+const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
+
+/**
+ * Reads a context back from its JSON column (a string on SQLite, an object on PostgreSQL), turning the
+ * ISO strings JSON made of its dates back into `Date`s.
+ *
+ * @example
+ * const { task } = reviveContext(row.context);
+ */
+export function reviveContext(raw: unknown): DeliveryContext {
+  const value = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, any>;
+  const task = { ...value.task, lastEventAt: date(value.task.lastEventAt) } as TaskState;
+  const file = value.file
+    ? ({ ...value.file, startTime: date(value.file.startTime), endTime: date(value.file.endTime) } as FileState)
+    : null;
+  return { task, file, transition: value.transition ?? null, at: date(value.at)! };
+}
