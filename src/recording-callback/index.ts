@@ -26,3 +26,4 @@ export * from './tasks/task-transition.entity';
 export * from './tasks/task.view';
 export * from './tasks/list-tasks.query';
 export * from './tasks/recording-tasks.service';
+export * from './telemetry/recording-telemetry';

@@ -2,6 +2,7 @@ import { DynamicModule, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CallbackBodyPipe } from './callback/callback-body.pipe';
+import { CallbackExceptionFilter } from './callback/callback-exception.filter';
 import { IngestService } from './callback/ingest.service';
 import { createRecordingCallbackController } from './callback/recording-callback.controller';
 import { SignatureGuard } from './callback/signature.guard';
@@ -19,6 +20,7 @@ import { QueryAccessGuard } from './tasks/query-access.guard';
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';
 import { RecordingTasksService } from './tasks/recording-tasks.service';
 import { WriteTransactions } from './tasks/write-transactions';
+import { RecordingTelemetry } from './telemetry/recording-telemetry';
 
 function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallbackRouteExtras>): DynamicModule {
   const routes = { ...DEFAULT_ROUTES, ...extras };
@@ -65,8 +67,10 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     StalledTaskWatchdog,
     RecordingTasksService,
     QueryAccessGuard,
+    RecordingTelemetry,
+    CallbackExceptionFilter,
   ],
-  exports: [RECORDING_CALLBACK_OPTIONS, RecordingTasksService, DeliveriesService, DeliveryWorker, StalledTaskWatchdog],
+  exports: [RECORDING_CALLBACK_OPTIONS, RecordingTelemetry, RecordingTasksService, DeliveriesService, DeliveryWorker, StalledTaskWatchdog],
 })
 export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {
   private readonly logger = new Logger('RecordingCallback');

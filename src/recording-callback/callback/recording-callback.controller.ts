@@ -1,8 +1,11 @@
-import { Body, Controller, HttpCode, Post, Req, Type, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, Type, UseFilters, UseGuards } from '@nestjs/common';
 import { DeliveryWorker } from '../delivery/delivery-worker.service';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { CallbackBodyPipe } from './callback-body.pipe';
+import { CallbackExceptionFilter } from './callback-exception.filter';
 import { IngestService } from './ingest.service';
+import { requestStart } from './request-timing';
 import { SignatureGuard } from './signature.guard';
 
 /**
@@ -25,10 +28,12 @@ export interface CallbackAnswer {
  */
 export function createRecordingCallbackController(path: string): Type<unknown> {
   @Controller(path)
+  @UseFilters(CallbackExceptionFilter)
   class RecordingCallbackController {
     constructor(
       private readonly ingest: IngestService,
       private readonly deliveries: DeliveryWorker,
+      private readonly telemetry: RecordingTelemetry,
     ) {}
 
     @Post()
@@ -39,6 +44,15 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
       @Req() request: { body: Record<string, unknown> },
     ): Promise<CallbackAnswer> {
       const outcome = await this.ingest.ingest(callback, request.body);
+      this.telemetry.callback({
+        result: outcome.result,
+        status: 200,
+        durationMs: performance.now() - requestStart(request),
+        callbackId: outcome.callbackId,
+        taskId: callback.task_id,
+        eventType: callback.event_type,
+        publishDomain: callback.publish_domain,
+      });
       // Handlers run after the commit made the callback and its delivery durable; they never change
       // this answer, and a failure is retried from the stored delivery.
       if (outcome.result === 'accepted') void this.deliveries.kick(outcome.task.taskId);

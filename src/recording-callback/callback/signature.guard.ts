@@ -1,8 +1,9 @@
-import { BadRequestException, CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { BadRequestException, CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { verifySignature } from '../protocol/signature';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import { keySetFor } from '../recording-callback.options';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
+import { markRequestStart } from './request-timing';
 import { RecordingSignatureException } from './signature.exception';
 
 const DECIMAL = /^\d{1,12}$/;
@@ -16,12 +17,12 @@ const DECIMAL = /^\d{1,12}$/;
  */
 @Injectable()
 export class SignatureGuard implements CanActivate {
-  private readonly logger = new Logger('RecordingCallback');
-
   constructor(@InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const body: unknown = context.switchToHttp().getRequest().body;
+    const request = context.switchToHttp().getRequest();
+    markRequestStart(request);
+    const body: unknown = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'body must be a JSON object', fields: { body: ['body must be a JSON object'] } });
     }
@@ -30,15 +31,15 @@ export class SignatureGuard implements CanActivate {
     const fields = body as Record<string, unknown>;
     const domain = typeof fields.publish_domain === 'string' ? fields.publish_domain : '';
     const keySet = keySetFor(auth, domain);
-    if (!keySet) return this.refuse('unknown_domain', domain);
+    if (!keySet) return this.refuse('unknown_domain');
     const sign = fields.auth_sign;
     const timestamp = fields.auth_timestamp;
     if (typeof sign !== 'string' || sign === '' || timestamp === undefined || timestamp === null || timestamp === '') {
-      return this.refuse('missing_signature', domain);
+      return this.refuse('missing_signature');
     }
     const timestampText = String(timestamp);
     if ((typeof timestamp !== 'number' && typeof timestamp !== 'string') || !DECIMAL.test(timestampText)) {
-      return this.refuse('bad_signature', domain);
+      return this.refuse('bad_signature');
     }
     const signed = {
       auth_timestamp: timestampText,
@@ -49,15 +50,14 @@ export class SignatureGuard implements CanActivate {
       download_url: fields.download_url as string | undefined,
       play_url: fields.play_url as string | undefined,
     };
-    if (!verifySignature(keySet.algorithm, signed, sign, keySet.keys)) return this.refuse('bad_signature', domain);
+    if (!verifySignature(keySet.algorithm, signed, sign, keySet.keys)) return this.refuse('bad_signature');
     const nowSeconds = Math.floor(this.options.now() / 1000);
-    if (nowSeconds > Number(timestampText) + this.options.toleranceSeconds) return this.refuse('expired', domain);
+    if (nowSeconds > Number(timestampText) + this.options.toleranceSeconds) return this.refuse('expired');
     return true;
   }
 
-  private refuse(reason: RecordingSignatureException['reason'], domain: string): never {
-    // Log the reason and domain only: never the key, and never the received or expected signature.
-    this.logger.warn(`callback refused: ${reason} (publish_domain=${JSON.stringify(domain.slice(0, 256))})`);
+  private refuse(reason: RecordingSignatureException['reason']): never {
+    // The exception filter logs the reason and domain; nothing here may carry a key or a signature.
     throw new RecordingSignatureException(reason);
   }
 }

@@ -4,6 +4,7 @@ import { parseRecordingCallback } from '../protocol/parse-callback';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { WriteTransactions } from '../tasks/write-transactions';
+import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { retryDelay } from './backoff';
 import { reviveContext } from './delivery-context';
 import type { DeliveryStatus } from './delivery.entity';
@@ -69,6 +70,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly writes: WriteTransactions,
     private readonly registry: RecordingHandlerRegistry,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
+    private readonly telemetry: RecordingTelemetry,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -189,6 +191,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async deliver(row: DeliveryRow): Promise<void> {
+    const started = performance.now();
     const attempt = row.attempts + 1;
     const succeeded = new Set(row.succeeded);
     const errors: string[] = [];
@@ -211,10 +214,27 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     } catch (e) {
       errors.push(errorText(e));
     }
-    await this.finish(row, attempt, [...succeeded], errors);
+    const outcome = await this.finish(row, attempt, [...succeeded], errors);
+    if (outcome) {
+      this.telemetry.delivery({
+        deliveryId: row.id,
+        callbackId: row.callbackId,
+        taskId: row.taskId,
+        eventType: row.eventType,
+        outcome,
+        attempt,
+        durationMs: performance.now() - started,
+      });
+    }
   }
 
-  private async finish(row: DeliveryRow, attempt: number, succeeded: string[], errors: string[]): Promise<void> {
+  /** Records the attempt's outcome; returns the new status, or undefined when the lease was lost. */
+  private async finish(
+    row: DeliveryRow,
+    attempt: number,
+    succeeded: string[],
+    errors: string[],
+  ): Promise<Exclude<DeliveryStatus, 'pending'> | undefined> {
     const now = this.options.now();
     const { maxAttempts, baseDelayMs, maxDelayMs } = this.options.delivery;
     let status: DeliveryStatus = 'delivered';
@@ -235,7 +255,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     );
     if (updated.length === 0) {
       this.logger.warn(`delivery ${row.id}: lease was lost before the outcome was recorded; it will run again`);
-      return;
+      return undefined;
     }
     if (status === 'dead') {
       this.logger.error(`delivery ${row.id} (callback ${row.callbackId ?? '-'}, task ${row.taskId}) is dead after ${attempt} attempts`);
@@ -244,5 +264,6 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
         await handler.invoke(dead).catch((e) => this.logger.error(`handler ${handler.id} of ${RecordingEvents.DeliveryDead} failed: ${errorText(e)}`));
       }
     }
+    return status as Exclude<DeliveryStatus, 'pending'>;
   }
 }

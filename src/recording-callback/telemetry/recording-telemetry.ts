@@ -1,0 +1,85 @@
+import { Injectable, Logger } from '@nestjs/common';
+
+/**
+ * What happened to one callback request. `result` is `accepted` or `duplicate` (200), `rejected` (401),
+ * `invalid` (400), `unavailable` (503) or `error` (anything else).
+ *
+ * @example
+ * { result: 'rejected', reason: 'bad_signature', publishDomain: 'push.example.com', status: 401, durationMs: 0.4 }
+ */
+export interface CallbackOutcome {
+  result: 'accepted' | 'duplicate' | 'rejected' | 'invalid' | 'unavailable' | 'error';
+  status: number;
+  durationMs: number;
+  callbackId?: number;
+  taskId?: string;
+  eventType?: string;
+  publishDomain?: string;
+  /** The 401 reason, for `rejected`. */
+  reason?: string;
+}
+
+/**
+ * What happened to one delivery attempt.
+ *
+ * @example
+ * { deliveryId: 3, taskId: 't1', eventType: 'RECORD_OVER', outcome: 'failed', attempt: 2, durationMs: 12 }
+ */
+export interface DeliveryOutcome {
+  deliveryId: number;
+  callbackId: number | null;
+  taskId: string;
+  eventType: string;
+  outcome: 'delivered' | 'failed' | 'dead';
+  attempt: number;
+  durationMs: number;
+}
+
+/**
+ * Receives the module's outcomes, e.g. to count them as metrics. Methods must not throw or block.
+ *
+ * @example
+ * telemetry.addListener({ onCallback: (o) => counter.inc({ result: o.result }) });
+ */
+export interface RecordingTelemetryListener {
+  onCallback?(outcome: CallbackOutcome): void;
+  onDelivery?(outcome: DeliveryOutcome): void;
+}
+
+/**
+ * The module's single place for per-callback logs and outcome hooks. It logs one structured line per
+ * callback (callback id, task id, event type, result, duration; never keys or signatures) and passes
+ * each outcome to the registered listeners.
+ *
+ * @example
+ * constructor(telemetry: RecordingTelemetry) { telemetry.addListener(myMetrics); }
+ */
+@Injectable()
+export class RecordingTelemetry {
+  private readonly logger = new Logger('RecordingCallback');
+  private readonly listeners: RecordingTelemetryListener[] = [];
+
+  addListener(listener: RecordingTelemetryListener): void {
+    this.listeners.push(listener);
+  }
+
+  callback(outcome: CallbackOutcome): void {
+    const line = JSON.stringify({ msg: 'recording callback', ...outcome, durationMs: Math.round(outcome.durationMs * 100) / 100 });
+    if (outcome.status >= 500) this.logger.error(line);
+    else if (outcome.status >= 400) this.logger.warn(line);
+    else this.logger.log(line);
+    for (const l of this.listeners) this.safely(() => l.onCallback?.(outcome));
+  }
+
+  delivery(outcome: DeliveryOutcome): void {
+    for (const l of this.listeners) this.safely(() => l.onDelivery?.(outcome));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.logger.warn(`telemetry listener failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
