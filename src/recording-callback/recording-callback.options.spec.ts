@@ -1,5 +1,10 @@
-import { CanActivate } from '@nestjs/common';
-import { RecordingCallbackOptionsError, algorithmsInUse, keySetFor, resolveOptions } from './recording-callback.options';
+import type { CanActivate } from '@nestjs/common';
+import {
+  RecordingCallbackOptionsError,
+  algorithmsInUse,
+  keySetFor,
+  resolveOptions,
+} from './recording-callback.options';
 import type { RecordingCallbackModuleOptions } from './recording-callback.options';
 
 const KEY_A = 'Q7mXz2Lp9Rt4Wv8Kd3Hs6Jn1Bc5Fg0Ye';

@@ -24,7 +24,13 @@ const date = (v: unknown): Date | null => (v === null || v === undefined ? null 
  * const { task } = reviveContext(row.context);
  */
 export function reviveContext(raw: unknown): DeliveryContext {
-  const value = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, any>;
+  if (raw && typeof raw === 'object' && (raw as DeliveryContext).at instanceof Date) return raw as DeliveryContext;
+  const value = (typeof raw === 'string' ? JSON.parse(raw) : raw) as {
+    task: TaskState;
+    file: FileState | null;
+    transition: TaskTransition | null;
+    at: string;
+  };
   const task = { ...value.task, lastEventAt: date(value.task.lastEventAt) } as TaskState;
   const file = value.file
     ? ({ ...value.file, startTime: date(value.file.startTime), endTime: date(value.file.endTime) } as FileState)

@@ -1,5 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { randomUUID } from 'node:crypto';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { parseRecordingCallback } from '../protocol/parse-callback';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
@@ -7,6 +9,7 @@ import { WriteTransactions } from '../tasks/write-transactions';
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { retryDelay } from './backoff';
 import { reviveContext } from './delivery-context';
+import type { DeliveryContext } from './delivery-context';
 import type { DeliveryStatus } from './delivery.entity';
 import { RecordingHandlerRegistry } from './recording-handler.registry';
 import {
@@ -18,7 +21,13 @@ import {
   createCallbackEvent,
 } from './recording-events';
 
-interface DeliveryRow {
+/**
+ * A delivery claimed by this instance, ready to run.
+ *
+ * @example
+ * if (outcome.delivery) worker.start(outcome.delivery);
+ */
+export interface DeliveryRow {
   id: number;
   callbackId: number | null;
   taskId: string;
@@ -26,6 +35,22 @@ interface DeliveryRow {
   attempts: number;
   succeeded: string[];
   context: unknown;
+  /** The validated callback when it is still in memory (the fast path right after ingest). */
+  callback?: RecordingCallbackDto;
+}
+
+/**
+ * What {@link DeliveryWorker.store} records: a callback (or, with `callbackId` null, a stall notice).
+ *
+ * @example
+ * await worker.store(em, { callbackId, taskId, eventType: 'RECORD_OVER', context });
+ */
+export interface NewDelivery {
+  callbackId: number | null;
+  taskId: string;
+  eventType: string;
+  context: DeliveryContext;
+  callback?: RecordingCallbackDto;
 }
 
 const OPEN = `status IN ('pending', 'failed')`;
@@ -61,7 +86,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   /** Lease owner name of this process. */
   readonly instanceId = randomUUID();
   private readonly logger = new Logger('RecordingDelivery');
-  private readonly draining = new Map<string, { again: boolean; done: Promise<void> }>();
+  private readonly draining = new Map<string, { again: boolean; claimed: DeliveryRow[]; done: Promise<void> }>();
   private timer?: NodeJS.Timeout;
   private started = false;
   private stopping = false;
@@ -101,15 +126,69 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       .catch((e) => this.logger.warn(`could not release leases on shutdown: ${errorText(e)}`));
   }
 
+  /**
+   * Records a delivery inside the caller's transaction. When no handler listens to its events it is
+   * recorded as delivered at once. When it is the only open delivery of its task, it is claimed for
+   * this instance in the same statement and returned, to be run by {@link start} right after commit
+   * (saving a claim transaction); otherwise it waits its turn behind the task's older deliveries.
+   */
+  async store(em: EntityManager, d: NewDelivery): Promise<DeliveryRow | undefined> {
+    const w = this.writes;
+    const now = d.context.at.getTime();
+    const events =
+      d.callbackId === null
+        ? [RecordingEvents.Stalled]
+        : [EVENT_NAME_BY_TYPE[d.eventType as keyof typeof EVENT_NAME_BY_TYPE], ...(d.context.transition ? [RecordingEvents.StatusChanged] : [])];
+    const listened = this.started && events.some((e) => this.registry.handlersOf(e).length > 0);
+    let status: DeliveryStatus = 'pending';
+    let lease: string | null = null;
+    if (this.started && !listened) {
+      status = 'delivered';
+    } else if (this.started && !this.stopping) {
+      const [open] = await w.rows(em, `SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} LIMIT 1`, [d.taskId]);
+      if (!open) lease = this.instanceId;
+    }
+    const [row] = await w.rows<{ id: number }>(
+      em,
+      `INSERT INTO recording_deliveries (callback_id, task_id, event_type, status, attempts, next_attempt_at, lease_owner,
+         lease_until, last_error, succeeded_handlers, context, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 0, ?, ?, ?, NULL, '[]', ?, ?, ?) RETURNING id`,
+      [
+        d.callbackId,
+        d.taskId,
+        d.eventType,
+        status,
+        now,
+        lease,
+        lease ? now + this.options.delivery.leaseMs : null,
+        JSON.stringify(d.context),
+        now,
+        now,
+      ],
+    );
+    if (!lease) return undefined;
+    const { callbackId, taskId, eventType, context, callback } = d;
+    return { id: Number(row.id), callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback };
+  }
+
+  /**
+   * After commit: runs a delivery that {@link store} claimed, then the task's later ones; or, when
+   * nothing was claimed, makes sure the task's queue moves.
+   */
+  start(taskId: string, claimed?: DeliveryRow): Promise<void> {
+    return this.kick(taskId, claimed);
+  }
+
   /** Starts (or continues) delivering a task's open deliveries in order; returns when none is claimable. */
-  kick(taskId: string): Promise<void> {
+  kick(taskId: string, claimed?: DeliveryRow): Promise<void> {
     if (!this.started || this.stopping) return Promise.resolve();
     const current = this.draining.get(taskId);
     if (current) {
       current.again = true;
+      if (claimed) current.claimed.push(claimed);
       return current.done;
     }
-    const state = { again: false, done: Promise.resolve() };
+    const state = { again: false, claimed: claimed ? [claimed] : [], done: Promise.resolve() };
     state.done = this.drain(taskId, state).finally(() => this.draining.delete(taskId));
     this.draining.set(taskId, state);
     return state.done;
@@ -134,12 +213,12 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private async drain(taskId: string, state: { again: boolean }): Promise<void> {
+  private async drain(taskId: string, state: { again: boolean; claimed: DeliveryRow[] }): Promise<void> {
     try {
       for (;;) {
-        if (this.stopping) return;
+        if (this.stopping && !state.claimed.length) return;
         state.again = false;
-        const row = await this.claim(taskId);
+        const row = state.claimed.shift() ?? (await this.claim(taskId));
         if (row) await this.deliver(row);
         else if (!state.again) return;
       }
@@ -172,14 +251,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     if (row.callbackId === null) {
       return [[RecordingEvents.Stalled, new TaskStalledEvent(row.taskId, context.task, context.at, attempt)]];
     }
-    const stored = await this.writes.run((tx) =>
-      this.writes.rows<{ payload: unknown }>(tx, `SELECT payload FROM recording_callbacks WHERE id = ?`, [row.callbackId]),
-    );
-    const raw = stored[0]?.payload;
-    const parsed = parseRecordingCallback(typeof raw === 'string' ? JSON.parse(raw) : raw);
-    if (!parsed.ok) throw new Error(`stored callback ${row.callbackId} no longer validates: ${Object.keys(parsed.fields).join(', ')}`);
+    const dto = row.callback ?? (await this.loadCallback(row.callbackId));
     const events: Array<[string, unknown]> = [
-      [EVENT_NAME_BY_TYPE[parsed.dto.event_type], createCallbackEvent(row.callbackId, parsed.dto, context.task, context.file, attempt)],
+      [EVENT_NAME_BY_TYPE[dto.event_type], createCallbackEvent(row.callbackId, dto, context.task, context.file, attempt)],
     ];
     if (context.transition) {
       events.push([
@@ -188,6 +262,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       ]);
     }
     return events;
+  }
+
+  private async loadCallback(callbackId: number): Promise<RecordingCallbackDto> {
+    const stored = await this.writes.run((tx) =>
+      this.writes.rows<{ payload: unknown }>(tx, `SELECT payload FROM recording_callbacks WHERE id = ?`, [callbackId]),
+    );
+    const parsed = parseRecordingCallback(this.writes.readJson(stored[0]?.payload));
+    if (!parsed.ok) throw new Error(`stored callback ${callbackId} no longer validates: ${Object.keys(parsed.fields).join(', ')}`);
+    return parsed.dto;
   }
 
   private async deliver(row: DeliveryRow): Promise<void> {

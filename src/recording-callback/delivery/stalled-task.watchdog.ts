@@ -7,8 +7,8 @@ import type { TaskState } from '../tasks/task-state.reducer';
 import { TaskStatus } from '../tasks/task-status';
 import { WriteTransactions } from '../tasks/write-transactions';
 import type { DeliveryContext } from './delivery-context';
-import { DeliveryEntity } from './delivery.entity';
 import { DeliveryWorker } from './delivery-worker.service';
+import type { DeliveryRow } from './delivery-worker.service';
 
 /** Advisory lock key, so that only one PostgreSQL instance runs a check at a time. */
 const WATCHDOG_LOCK = 727_465_301;
@@ -49,6 +49,7 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
   async check(): Promise<string[]> {
     const now = this.options.now();
     const cutoff = new Date(now - this.options.watchdog.stallAfterSeconds * 1000);
+    const toStart: DeliveryRow[] = [];
     const flagged = await this.writes.run(async (em) => {
       if (this.writes.concurrent) {
         const [lock] = await this.writes.rows<{ ok: boolean }>(em, 'SELECT pg_try_advisory_xact_lock(?) AS ok', [WATCHDOG_LOCK]);
@@ -61,6 +62,7 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
         take: 500,
       });
       const ids: string[] = [];
+      toStart.length = 0;
       for (const t of candidates) {
         // Re-checked in the UPDATE: a callback that arrived meanwhile wins and the task is not flagged.
         const result = await tasks.update(
@@ -81,24 +83,14 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
           lastEventAt: t.lastEventAt!,
         };
         const context: DeliveryContext = { task, file: null, transition: null, at: new Date(now) };
-        await em.getRepository(DeliveryEntity).insert({
-          callbackId: null,
-          taskId: t.taskId,
-          eventType: 'STALLED',
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: now,
-          succeededHandlers: [],
-          context: context as never,
-          createdAt: now,
-          updatedAt: now,
-        });
+        const claimed = await this.worker.store(em, { callbackId: null, taskId: t.taskId, eventType: 'STALLED', context });
+        if (claimed) toStart.push(claimed);
         ids.push(t.taskId);
       }
       return ids;
     });
     if (flagged.length) this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);
-    await Promise.all(flagged.map((id) => this.worker.kick(id)));
+    await Promise.all(flagged.map((id) => this.worker.start(id, toStart.find((d) => d.taskId === id))));
     return flagged;
   }
 }

@@ -22,7 +22,7 @@ function canonical(value: unknown): string {
  * dedupeKey({ ...body, auth_timestamp: 1 }) === dedupeKey({ ...body, auth_timestamp: 2 }); // true
  */
 export function dedupeKey(body: Record<string, unknown>): string {
-  const content: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) if (!VOLATILE_FIELDS.has(k)) content[k] = v;
+  // fromEntries defines own properties, so even a "__proto__" field counts as content.
+  const content = Object.fromEntries(Object.entries(body).filter(([k]) => !VOLATILE_FIELDS.has(k)));
   return createHash('sha256').update(canonical(content), 'utf8').digest('hex');
 }

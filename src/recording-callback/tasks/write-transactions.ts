@@ -2,28 +2,54 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
+type Work<T> = (em: EntityManager) => Promise<T>;
+
+interface Queued {
+  work: Work<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Most works one SQLite transaction takes; bounds the time a batch holds the connection. */
+const MAX_BATCH = 256;
+
 /**
- * Runs write transactions. On SQLite, TypeORM shares one connection between all transactions, so two
- * concurrent `transaction()` calls would interleave on it; this queues them one after another. On
- * PostgreSQL each transaction has its own pooled connection and they run concurrently (row locks keep
- * them correct). Work passed in must await only the database, never other I/O.
+ * Runs write transactions, and the raw parameterised statements inside them.
+ *
+ * On SQLite, TypeORM shares one connection between all transactions, so concurrent `transaction()`
+ * calls would interleave on it. Works are therefore queued, and the works that queued up while one
+ * transaction ran share the next transaction (group commit): each caller still resumes only after the
+ * commit that made its work durable. If a shared transaction fails, its works run again one by one, so
+ * one bad work never fails the others. On PostgreSQL each work gets its own pooled transaction and
+ * they run concurrently (row locks keep them correct).
+ *
+ * A work must await only this database, never other I/O, and must be safe to run again after a rollback.
  *
  * @example
- * await writes.run((em) => em.insert(RecordingTaskEntity, row));
+ * await writes.run((em) => writes.rows(em, 'UPDATE t SET a = ? WHERE id = ?', [a, id]));
  */
 @Injectable()
 export class WriteTransactions {
-  /** True when the database allows concurrent writers with row locks. */
+  /** True when the database allows concurrent writers with row locks (PostgreSQL). */
   readonly concurrent: boolean;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly queue: Queued[] = [];
+  private draining = false;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.concurrent = dataSource.options.type === 'postgres';
   }
 
+  run<T>(work: Work<T>): Promise<T> {
+    if (this.concurrent) return this.dataSource.transaction(work);
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
   /**
    * Runs one parameterised statement inside `em`'s transaction and returns its rows (also for
-   * `UPDATE … RETURNING`). Write `?` placeholders; they become `$1…` on PostgreSQL.
+   * `INSERT/UPDATE … RETURNING`). Write `?` placeholders; they become `$1…` on PostgreSQL.
    *
    * @example
    * const rows = await writes.rows(em, 'SELECT id FROM t WHERE a = ? AND b = ?', [a, b]);
@@ -35,10 +61,61 @@ export class WriteTransactions {
     return (result.records ?? []) as R[];
   }
 
-  run<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    if (this.concurrent) return this.dataSource.transaction(work);
-    const result = this.tail.then(() => this.dataSource.transaction(work));
-    this.tail = result.catch(() => undefined);
-    return result;
+  /**
+   * A date as a statement parameter for a datetime column: a `Date` for PostgreSQL, and for SQLite the
+   * UTC text TypeORM itself writes (`YYYY-MM-DD HH:MM:SS.SSS`), so entity reads and sorting agree.
+   *
+   * @example
+   * writes.rows(em, 'UPDATE recording_tasks SET updated_at = ? WHERE task_id = ?', [writes.time(now), id]);
+   */
+  time(date: Date | null): Date | string | null {
+    if (date === null || this.concurrent) return date;
+    return date.toISOString().replace('T', ' ').replace('Z', '');
+  }
+
+  /** Reads a datetime column value from a raw row (a `Date` from PostgreSQL, UTC text from SQLite). */
+  readTime(value: unknown): Date | null {
+    if (value === null || value === undefined) return null;
+    if (value instanceof Date) return value;
+    const text = String(value);
+    return new Date(text.includes('T') ? text : `${text.replace(' ', 'T')}Z`);
+  }
+
+  /** Reads a JSON column value from a raw row (parsed by pg for jsonb, text on SQLite). */
+  readJson<T>(value: unknown): T {
+    return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        if (batch.length === 1) {
+          await this.runAlone(batch[0]);
+          continue;
+        }
+        const results: unknown[] = [];
+        try {
+          await this.dataSource.transaction(async (em) => {
+            for (const item of batch) results.push(await item.work(em));
+          });
+          batch.forEach((item, i) => item.resolve(results[i]));
+        } catch {
+          // Rolled back as a whole: give each work its own transaction and its own outcome.
+          for (const item of batch) await this.runAlone(item);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runAlone(item: Queued): Promise<void> {
+    try {
+      item.resolve(await this.dataSource.transaction(item.work));
+    } catch (error) {
+      item.reject(error);
+    }
   }
 }

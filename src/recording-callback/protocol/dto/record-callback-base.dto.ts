@@ -41,9 +41,8 @@ export abstract class RecordCallbackBaseDto {
   @MaxLength(MAX_ID_LENGTH)
   stream: string;
 
-  @IsOptional()
-  @IsIn(Object.values(RecordFormat))
-  record_format?: RecordFormat;
+  /** Optional here; the file events declare it required, since it identifies the file. */
+  abstract record_format?: RecordFormat;
 
   @IsOptional()
   @IsInt()

@@ -1,5 +1,5 @@
-import { Equals, IsOptional, IsString, MaxLength } from 'class-validator';
-import { RecordingEventType } from '../recording-event-type';
+import { Equals, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { RecordFormat, RecordingEventType } from '../recording-event-type';
 import { RecordCallbackBaseDto } from './record-callback-base.dto';
 
 /** Longest accepted `error_message`. */
@@ -14,6 +14,10 @@ export const MAX_ERROR_MESSAGE_LENGTH = 4096;
 export class RecordFailedDto extends RecordCallbackBaseDto {
   @Equals(RecordingEventType.Failed)
   event_type: RecordingEventType.Failed;
+
+  @IsOptional()
+  @IsIn(Object.values(RecordFormat))
+  record_format?: RecordFormat;
 
   @IsOptional()
   @IsString()

@@ -19,7 +19,7 @@ export class RecordFileCompleteDto extends RecordCallbackBaseDto {
   job_id: string;
 
   @IsIn(Object.values(RecordFormat))
-  declare record_format: RecordFormat;
+  record_format: RecordFormat;
 
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
   @MaxLength(MAX_URL_LENGTH)

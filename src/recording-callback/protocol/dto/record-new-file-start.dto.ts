@@ -18,5 +18,5 @@ export class RecordNewFileStartDto extends RecordCallbackBaseDto {
   job_id: string;
 
   @IsIn(Object.values(RecordFormat))
-  declare record_format: RecordFormat;
+  record_format: RecordFormat;
 }

@@ -1,5 +1,5 @@
-import { Equals } from 'class-validator';
-import { RecordingEventType } from '../recording-event-type';
+import { Equals, IsIn, IsOptional } from 'class-validator';
+import { RecordFormat, RecordingEventType } from '../recording-event-type';
 import { RecordCallbackBaseDto } from './record-callback-base.dto';
 
 /**
@@ -11,4 +11,8 @@ import { RecordCallbackBaseDto } from './record-callback-base.dto';
 export class RecordOverDto extends RecordCallbackBaseDto {
   @Equals(RecordingEventType.Over)
   event_type: RecordingEventType.Over;
+
+  @IsOptional()
+  @IsIn(Object.values(RecordFormat))
+  record_format?: RecordFormat;
 }

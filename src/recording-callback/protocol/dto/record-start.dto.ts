@@ -1,5 +1,5 @@
-import { Equals } from 'class-validator';
-import { RecordingEventType } from '../recording-event-type';
+import { Equals, IsIn, IsOptional } from 'class-validator';
+import { RecordFormat, RecordingEventType } from '../recording-event-type';
 import { RecordCallbackBaseDto } from './record-callback-base.dto';
 
 /**
@@ -11,4 +11,8 @@ import { RecordCallbackBaseDto } from './record-callback-base.dto';
 export class RecordStartDto extends RecordCallbackBaseDto {
   @Equals(RecordingEventType.Start)
   event_type: RecordingEventType.Start;
+
+  @IsOptional()
+  @IsIn(Object.values(RecordFormat))
+  record_format?: RecordFormat;
 }
