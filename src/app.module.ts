@@ -1,12 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { databaseOptions } from '../ormconfig';
+import { DataSource } from 'typeorm';
+import { databaseOptions, runMigrationsLocked } from '../ormconfig';
 import { BearerTokenGuard } from './host/bearer-token.guard';
 import { CompletedFileLogger } from './host/completed-file.logger';
+import { HealthController } from './host/health.controller';
 import type { HostConfig } from './host/host-config';
 import { HOST_CONFIG } from './host/host-config.token';
+import { MetricsController } from './host/metrics.controller';
 import { RecordingCallbackModule } from './recording-callback';
+import { RecordingHealthModule } from './recording-callback/health';
+import { RecordingMetricsModule } from './recording-callback/metrics';
 
 /**
  * The runnable host app: imports RecordingCallbackModule exactly as a user's app would.
@@ -31,11 +36,12 @@ export class AppModule {
           inject: [HOST_CONFIG],
           useFactory: (c: HostConfig) => ({
             ...databaseOptions(c),
-            migrationsRun: true,
             // Fail fast at start-up instead of retrying for minutes when the database is unreachable.
             retryAttempts: 2,
             retryDelay: 1000,
           }),
+          // Pending migrations run at start, under a lock on PostgreSQL so instances may start together.
+          dataSourceFactory: async (options) => runMigrationsLocked(await new DataSource(options!).initialize()),
         }),
         EventEmitterModule.forRoot(),
         RecordingCallbackModule.forRootAsync({
@@ -46,7 +52,11 @@ export class AppModule {
             queryGuards: [BearerTokenGuard],
           }),
         }),
+        RecordingHealthModule.forRoot(config.health ?? {}),
+        // Prometheus metrics are on unless RECORDING_METRICS=off.
+        ...(config.metrics === false ? [] : [RecordingMetricsModule.forRoot({ defaultMetrics: true })]),
       ],
+      controllers: [HealthController, ...(config.metrics === false ? [] : [MetricsController])],
       providers: [BearerTokenGuard, CompletedFileLogger],
     };
   }

@@ -5,6 +5,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { loadHostConfig } from './host/host-config';
 import { configureHttp } from './host/http-setup';
+import { setupOpenApi } from './host/openapi';
 import { startupBanner } from './host/startup-banner';
 
 async function bootstrap(): Promise<void> {
@@ -12,6 +13,7 @@ async function bootstrap(): Promise<void> {
   const app = configureHttp(
     await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false }),
   );
+  setupOpenApi(app, { queryToken: !!config.queryToken });
   await app.listen(config.port);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -20,6 +20,10 @@ export interface HostConfig {
   devKey: boolean;
   toleranceSeconds: number;
   queryToken?: string;
+  /** Prometheus metrics at /metrics (`RECORDING_METRICS`, default on; `off` disables). */
+  metrics?: boolean;
+  /** Thresholds of /health (`RECORDING_HEALTH_*`); unset ones take the library defaults. */
+  health?: { maxBacklog?: number; maxDeadLetters?: number; maxSilenceSeconds?: number };
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -68,5 +72,23 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     devKey,
     toleranceSeconds: integer(env, 'RECORDING_CALLBACK_TOLERANCE_SECONDS', 300, 0),
     queryToken: env.RECORDING_QUERY_TOKEN || undefined,
+    metrics: flag(env, 'RECORDING_METRICS', true),
+    health: {
+      maxBacklog: optionalInteger(env, 'RECORDING_HEALTH_MAX_BACKLOG', 0),
+      maxDeadLetters: optionalInteger(env, 'RECORDING_HEALTH_MAX_DEAD_LETTERS', 0),
+      maxSilenceSeconds: optionalInteger(env, 'RECORDING_HEALTH_MAX_SILENCE_SECONDS', 1),
+    },
   };
+}
+
+function optionalInteger(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+  return env[name] === undefined || env[name] === '' ? undefined : integer(env, name, 0, min);
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const text = (env[name] ?? '').trim().toLowerCase();
+  if (text === '') return fallback;
+  if (['on', 'true', '1', 'yes'].includes(text)) return true;
+  if (['off', 'false', '0', 'no'].includes(text)) return false;
+  throw new Error(`${name} must be on or off, got "${env[name]}"`);
 }

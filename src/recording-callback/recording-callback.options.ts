@@ -150,6 +150,15 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
   if (raw.queryGuards !== undefined && !Array.isArray(raw.queryGuards)) {
     throw new RecordingCallbackOptionsError('queryGuards', 'must be an array of guards');
   }
+  (raw.queryGuards ?? []).forEach((guard, i) => {
+    const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
+    if (typeof guard !== 'function' && !isInstance) {
+      throw new RecordingCallbackOptionsError(`queryGuards[${i}]`, 'must be a guard class or an object with canActivate()');
+    }
+  });
+  if (raw.now !== undefined && typeof raw.now !== 'function') {
+    throw new RecordingCallbackOptionsError('now', 'must be a function returning epoch milliseconds');
+  }
   let auth: ResolvedRecordingCallbackOptions['auth'];
   if (raw.auth === 'none') {
     auth = 'none';

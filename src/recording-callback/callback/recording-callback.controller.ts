@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, Type, UseFilters, UseGuards } from '@nestjs/common';
 import { DeliveryWorker } from '../delivery/delivery-worker.service';
+import { ApiReceiveRecordingCallback, ApiRecordingCallbackController } from '../openapi/api-docs.decorators';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { CallbackBodyPipe } from './callback-body.pipe';
@@ -28,6 +29,7 @@ export interface CallbackAnswer {
  */
 export function createRecordingCallbackController(path: string): Type<unknown> {
   @Controller(path)
+  @ApiRecordingCallbackController()
   @UseFilters(CallbackExceptionFilter)
   class RecordingCallbackController {
     constructor(
@@ -37,6 +39,7 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
     ) {}
 
     @Post()
+    @ApiReceiveRecordingCallback()
     @HttpCode(200)
     @UseGuards(SignatureGuard)
     async receive(

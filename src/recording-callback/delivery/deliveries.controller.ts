@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Param, ParseIntPipe, Post, Query, Type, UseGuards } from '@nestjs/common';
+import { ApiDeliveriesController, ApiListDeliveries, ApiReplayDelivery } from '../openapi/api-docs.decorators';
 import { QueryAccessGuard } from '../tasks/query-access.guard';
 import { strictQueryPipe } from '../tasks/strict-query.pipe';
 import { DeliveriesService } from './deliveries.service';
@@ -13,16 +14,19 @@ import { ListDeliveriesQuery } from './list-deliveries.query';
  */
 export function createDeliveriesController(path: string): Type<unknown> {
   @Controller(path)
+  @ApiDeliveriesController()
   @UseGuards(QueryAccessGuard)
   class DeliveriesController {
     constructor(private readonly deliveries: DeliveriesService) {}
 
     @Get()
+    @ApiListDeliveries()
     list(@Query(strictQueryPipe) query: ListDeliveriesQuery): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
       return this.deliveries.list(query);
     }
 
     @Post(':id/replay')
+    @ApiReplayDelivery()
     @HttpCode(202)
     replay(@Param('id', new ParseIntPipe()) id: number): Promise<DeliveryView> {
       return this.deliveries.replay(id);

@@ -230,19 +230,25 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
 
   private async claim(taskId: string): Promise<DeliveryRow | undefined> {
     const now = this.options.now();
-    const rows = await this.writes.run((em) =>
-      this.writes.rows(
+    const w = this.writes;
+    const rows = await w.run(async (em) => {
+      // On PostgreSQL, claims of a task queue on its row lock (as its callbacks do), so the check for
+      // another running delivery below cannot race with a claim on another instance.
+      if (w.concurrent) await w.rows(em, 'SELECT task_id FROM recording_tasks WHERE task_id = ? FOR UPDATE', [taskId]);
+      return w.rows(
         em,
-        // Only the oldest open delivery of the task may be claimed, and only when it is due and not
-        // leased: this keeps per-task order across instances. The outer conditions are re-checked by the
-        // database against the current row, which makes the claim atomic.
+        // Only the oldest open delivery of the task may be claimed, only when it is due and not leased,
+        // and only while no other delivery of the task runs (a replayed older one must wait for a later
+        // one still running). The database re-checks the conditions against the current row.
         `UPDATE recording_deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
          WHERE id = (SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} ORDER BY id LIMIT 1)
            AND ${OPEN} AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+           AND NOT EXISTS (SELECT 1 FROM recording_deliveries other
+                           WHERE other.task_id = ? AND other.lease_until >= ? AND other.id <> recording_deliveries.id)
          RETURNING *`,
-        [this.instanceId, now + this.options.delivery.leaseMs, now, taskId, now, now],
-      ),
-    );
+        [this.instanceId, now + this.options.delivery.leaseMs, now, taskId, now, now, taskId, now],
+      );
+    });
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 

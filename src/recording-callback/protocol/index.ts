@@ -10,3 +10,4 @@ export * from './dto/record-over.dto';
 export * from './dto/record-failed.dto';
 export * from './dto/recording-callback.dto';
 export * from './dedupe-key';
+export * from './storable-text';

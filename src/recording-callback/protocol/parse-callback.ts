@@ -3,6 +3,7 @@ import { ValidationError, validateSync } from 'class-validator';
 import { DTO_BY_EVENT_TYPE } from './dto/recording-callback.dto';
 import type { RecordingCallbackDto } from './dto/recording-callback.dto';
 import { RECORDING_EVENT_TYPES, isRecordingEventType } from './recording-event-type';
+import { unstorableTextPaths } from './storable-text';
 
 /**
  * Outcome of {@link parseRecordingCallback}: the typed DTO, or the invalid fields with their messages.
@@ -34,6 +35,11 @@ function flatten(errors: ValidationError[], prefix = '', out: Record<string, str
 export function parseRecordingCallback(body: unknown): ParseResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, fields: { body: ['body must be a JSON object'] } };
+  }
+  const unstorable = unstorableTextPaths(body);
+  if (unstorable.length) {
+    const message = 'must not contain NUL characters or unpaired surrogates';
+    return { ok: false, fields: Object.fromEntries(unstorable.map((p) => [p, [`${p} ${message}`]])) };
   }
   const eventType = (body as Record<string, unknown>).event_type;
   if (!isRecordingEventType(eventType)) {

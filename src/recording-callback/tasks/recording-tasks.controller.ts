@@ -1,4 +1,10 @@
 import { Controller, Get, Param, Query, Type, UseGuards } from '@nestjs/common';
+import {
+  ApiGetRecordingTask,
+  ApiListRecordingTasks,
+  ApiListTaskTransitions,
+  ApiRecordingTasksController,
+} from '../openapi/api-docs.decorators';
 import { ListTasksQuery } from './list-tasks.query';
 import { QueryAccessGuard } from './query-access.guard';
 import { RecordingTasksService } from './recording-tasks.service';
@@ -13,21 +19,25 @@ import type { RecordingTaskView, TaskTransitionView } from './task.view';
  */
 export function createRecordingTasksController(path: string): Type<unknown> {
   @Controller(path)
+  @ApiRecordingTasksController()
   @UseGuards(QueryAccessGuard)
   class RecordingTasksController {
     constructor(private readonly tasks: RecordingTasksService) {}
 
     @Get()
+    @ApiListRecordingTasks()
     list(@Query(strictQueryPipe) query: ListTasksQuery): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
       return this.tasks.list(query);
     }
 
     @Get(':taskId')
+    @ApiGetRecordingTask()
     get(@Param('taskId') taskId: string): Promise<RecordingTaskView> {
       return this.tasks.get(taskId);
     }
 
     @Get(':taskId/transitions')
+    @ApiListTaskTransitions()
     transitions(@Param('taskId') taskId: string): Promise<{ items: TaskTransitionView[] }> {
       return this.tasks.history(taskId);
     }

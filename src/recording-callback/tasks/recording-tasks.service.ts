@@ -1,6 +1,7 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, IsNull, Not, Repository } from 'typeorm';
+import { isStorableText } from '../protocol/storable-text';
 import { ListTasksQuery } from './list-tasks.query';
 import { RecordingFileEntity } from './recording-file.entity';
 import { RecordingTaskEntity } from './recording-task.entity';
@@ -25,7 +26,8 @@ export class RecordingTasksService {
   ) {}
 
   async get(taskId: string): Promise<RecordingTaskView> {
-    const task = await this.tasks.findOne({ where: { taskId, status: Not(IsNull()) } });
+    // An id no database can store names no task; asking PostgreSQL would be an error, not a miss.
+    const task = isStorableText(taskId) ? await this.tasks.findOne({ where: { taskId, status: Not(IsNull()) } }) : null;
     if (!task) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
     const files = await this.files.find({ where: { taskId }, order: { id: 'ASC' } });
     return toTaskView(task, files);

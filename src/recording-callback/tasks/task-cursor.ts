@@ -1,3 +1,5 @@
+import { isStorableText } from '../protocol/storable-text';
+
 /**
  * Position in the task list: the last task of a page, by (createdAt DESC, taskId DESC).
  *
@@ -25,7 +27,9 @@ export function decodeTaskCursor(text: string): TaskCursor | undefined {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [at, taskId] = value as unknown[];
-    if (typeof at !== 'string' || typeof taskId !== 'string' || taskId.length > 256) return undefined;
+    if (typeof at !== 'string' || typeof taskId !== 'string' || taskId.length > 256 || !isStorableText(taskId)) {
+      return undefined;
+    }
     const createdAt = new Date(at);
     return Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at ? undefined : { createdAt, taskId };
   } catch {

@@ -97,7 +97,7 @@ export class WriteTransactions {
         }
         const results: unknown[] = [];
         try {
-          await this.dataSource.transaction(async (em) => {
+          await this.sqliteTransaction(async (em) => {
             for (const item of batch) results.push(await item.work(em));
           });
           batch.forEach((item, i) => item.resolve(results[i]));
@@ -111,9 +111,27 @@ export class WriteTransactions {
     }
   }
 
+  /**
+   * `BEGIN IMMEDIATE` takes SQLite's write lock up front (waiting up to the busy timeout). TypeORM's
+   * deferred `BEGIN` would take it at the first write, and a read-then-write transaction then fails at
+   * once with SQLITE_BUSY_SNAPSHOT when another process committed in between.
+   */
+  private async sqliteTransaction<T>(work: Work<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.query('BEGIN IMMEDIATE');
+    try {
+      const result = await work(runner.manager);
+      await runner.query('COMMIT');
+      return result;
+    } catch (error) {
+      await runner.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
   private async runAlone(item: Queued): Promise<void> {
     try {
-      item.resolve(await this.dataSource.transaction(item.work));
+      item.resolve(await this.sqliteTransaction(item.work));
     } catch (error) {
       item.reject(error);
     }

@@ -27,11 +27,7 @@ export type RecordOverBody = CallbackBody<RecordOverDto>;
 export type RecordFailedBody = CallbackBody<RecordFailedDto>;
 /** Body of any recording callback. */
 export type RecordingCallbackBody =
-  | RecordStartBody
-  | RecordNewFileStartBody
-  | RecordFileCompleteBody
-  | RecordOverBody
-  | RecordFailedBody;
+  RecordStartBody | RecordNewFileStartBody | RecordFileCompleteBody | RecordOverBody | RecordFailedBody;
 
 /** Project id used by every builder unless overridden (32 hex digits, as Huawei's). */
 export const DEFAULT_PROJECT_ID = '70b76c1e9d2a4f3b880af501cd7e4a21';
@@ -93,7 +89,8 @@ export function buildRecordNewFileStart(overrides: Partial<RecordNewFileStartDto
 
 /**
  * A valid RECORD_FILE_COMPLETE body (unsigned), shaped like Huawei's example: a two-minute 1280x720
- * file ending now, with a `download_url` on OBS whose extension matches `record_format`.
+ * file ending now (or starting at the `start_time` you give), with a `download_url` on OBS whose extension
+ * matches `record_format`.
  *
  * @example
  * buildRecordFileComplete({ task_id: 't1', job_id: 'j1', record_format: RecordFormat.Flv, file_size: 1024 });
@@ -101,8 +98,10 @@ export function buildRecordNewFileStart(overrides: Partial<RecordNewFileStartDto
 export function buildRecordFileComplete(overrides: Partial<RecordFileCompleteDto> = {}): RecordFileCompleteBody {
   const base = identity(overrides);
   const duration = typeof overrides.record_duration === 'number' ? overrides.record_duration : 120;
-  const end = Math.floor(Date.now() / 1000) * 1000;
-  const start = end - duration * 1000;
+  // Times follow a given start_time, else the file ends now.
+  const given = typeof overrides.start_time === 'string' ? Date.parse(overrides.start_time) : NaN;
+  const start = Number.isNaN(given) ? Math.floor(Date.now() / 1000) * 1000 - duration * 1000 : given;
+  const end = start + duration * 1000;
   const epoch = Math.floor(start / 1000);
   const format = (base.record_format ?? RecordFormat.Hls) as RecordFormat;
   const folder = `record-${base.task_id.slice(0, 8)}-${base.stream}-${epoch}`;
@@ -170,7 +169,7 @@ export interface RecordingLifecycleOptions {
   fileDurationSeconds?: number;
   /** When the recording started (default: so that it ends now). */
   startedAt?: Date;
-  /** Fields shared by every event (publish_domain, app, stream, project_id, extra fields…). */
+  /** Fields shared by every event (publish_domain, app, stream, project_id, extra fields…); not event_type. */
   common?: Partial<RecordCallbackBaseDto>;
   /** Job id of the n-th file, 0-based (default a random UUID). */
   jobId?: (fileIndex: number) => string;
@@ -193,7 +192,13 @@ export function buildRecordingLifecycle(options: RecordingLifecycleOptions = {})
   const duration = options.fileDurationSeconds ?? 120;
   const failed = options.outcome === 'failed';
   const started = options.startedAt?.getTime() ?? Math.floor(Date.now() / 1000) * 1000 - files * duration * 1000;
-  const common = { ...options.common, task_id: options.taskId ?? options.common?.task_id ?? hex(16) };
+  const { event_type: _ignored, ...shared } = options.common ?? {};
+  const common = {
+    ...shared,
+    task_id: options.taskId ?? shared.task_id ?? hex(16),
+  } as Partial<RecordCallbackBaseDto> & {
+    event_type?: undefined;
+  };
   const jobId = options.jobId ?? (() => randomUUID());
   const events: RecordingCallbackBody[] = [buildRecordStart({ ...common, record_format: formats[0] })];
   for (let i = 0; i < files; i++) {
@@ -201,13 +206,9 @@ export function buildRecordingLifecycle(options: RecordingLifecycleOptions = {})
     for (const record_format of formats) events.push(buildRecordNewFileStart({ ...common, job_id, record_format }));
     if (failed && i === files - 1) break;
     const from = started + i * duration * 1000;
+    const start_time = huaweiTime(from);
     for (const record_format of formats) {
-      const complete = buildRecordFileComplete({ ...common, job_id, record_format, record_duration: duration });
-      const epoch = Math.floor(from / 1000);
-      complete.download_url = complete.download_url.replace(/-\d+(\/|\.|%2F)/g, `-${epoch}$1`);
-      complete.start_time = huaweiTime(from);
-      complete.end_time = huaweiTime(from + duration * 1000);
-      events.push(complete);
+      events.push(buildRecordFileComplete({ ...common, job_id, record_format, record_duration: duration, start_time }));
     }
   }
   events.push(

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Equals, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { RecordFormat, RecordingEventType } from '../recording-event-type';
 import { RecordCallbackBaseDto } from './record-callback-base.dto';
@@ -12,13 +13,25 @@ export const MAX_ERROR_MESSAGE_LENGTH = 4096;
  * @OnEvent(RecordingEvents.Failed) onFailed(e: RecordFailedEvent) { alert(e.callback.error_message); }
  */
 export class RecordFailedDto extends RecordCallbackBaseDto {
+  @ApiProperty({ enum: [RecordingEventType.Failed], description: 'Event type', example: RecordingEventType.Failed })
   @Equals(RecordingEventType.Failed)
   event_type: RecordingEventType.Failed;
 
+  @ApiPropertyOptional({
+    enum: RecordFormat,
+    enumName: 'RecordFormat',
+    description: 'Recording format',
+    example: 'HLS',
+  })
   @IsOptional()
   @IsIn(Object.values(RecordFormat))
   record_format?: RecordFormat;
 
+  @ApiPropertyOptional({
+    description: 'Why the recording failed',
+    maxLength: MAX_ERROR_MESSAGE_LENGTH,
+    example: 'failed to pull the stream from the origin',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(MAX_ERROR_MESSAGE_LENGTH)
