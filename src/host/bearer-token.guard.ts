@@ -23,6 +23,10 @@ export class BearerTokenGuard implements CanActivate {
     const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : '';
     // Hash both sides so the comparison is constant-time whatever the lengths.
     if (given && timingSafeEqual(digest(given), digest(expected))) return true;
-    throw new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'send Authorization: Bearer <RECORDING_QUERY_TOKEN>' });
+    throw new UnauthorizedException({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'send Authorization: Bearer <RECORDING_QUERY_TOKEN>',
+    });
   }
 }

@@ -2,8 +2,11 @@ import { computeSignature } from '../recording-callback';
 import type { HostConfig } from './host-config';
 
 /**
- * What the host app prints once it listens: where, which database, which algorithm, and a curl command
- * that sends one validly signed callback (valid for a day), so a first try needs nothing else.
+ * What the host app prints once it listens: where, which database, which algorithm, and how to send one
+ * validly signed callback. With the development key (printed anyway) that is a ready-to-paste curl
+ * command valid for an hour. With configured keys no signature is printed, since logs are read by more
+ * people than hold the key (and an MD5 signature would let its reader forge any callback): the command
+ * then signs with the key from the environment through the simulator.
  *
  * @example
  * console.log(startupBanner(config, 'http://127.0.0.1:3000'));
@@ -17,10 +20,11 @@ export function startupBanner(config: HostConfig, baseUrl: string, nowMs = Date.
     app: 'live',
     stream: 'mystream',
     record_format: 'HLS',
-    auth_timestamp: Math.floor(nowMs / 1000) + 86400,
+    auth_timestamp: Math.floor(nowMs / 1000) + 3600,
   };
-  body.auth_sign = computeSignature(config.algorithm, body as never, config.keys[0]);
-  const database = config.databaseUrl ? `PostgreSQL ${new URL(config.databaseUrl).host}` : `SQLite ${config.sqlitePath}`;
+  const database = config.databaseUrl
+    ? `PostgreSQL ${new URL(config.databaseUrl).host}`
+    : `SQLite ${config.sqlitePath}`;
   const lines = [
     `Recording callbacks: POST ${baseUrl}/recording-callbacks`,
     `Task queries:        GET  ${baseUrl}/recording-tasks${config.queryToken ? ' (Authorization: Bearer $RECORDING_QUERY_TOKEN)' : ''}`,
@@ -36,10 +40,19 @@ export function startupBanner(config: HostConfig, baseUrl: string, nowMs = Date.
       '  Configure the same key in the Huawei Live console, or set RECORDING_CALLBACK_KEYS for production.',
     );
   }
+  const post = `curl -s -X POST ${baseUrl}/recording-callbacks -H 'Content-Type: application/json'`;
+  if (config.devKey) {
+    body.auth_sign = computeSignature(config.algorithm, body as never, config.keys[0]);
+    lines.push('Try it:', `  ${post} -d '${JSON.stringify(body)}'`);
+  } else {
+    const keyVar = 'RECORDING_CALLBACK_KEYS';
+    lines.push(
+      `Try it (signs with the first key of $${keyVar}, which must be set in this shell too):`,
+      `  npm run -s simulate -- sign --event RECORD_START --task-id ${body.task_id} | ${post} --data-binary @-`,
+    );
+  }
   lines.push(
-    'Try it:',
-    `  curl -s -X POST ${baseUrl}/recording-callbacks -H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`,
-    `  curl -s ${baseUrl}/recording-tasks/${body.task_id}`,
+    `  curl -s ${baseUrl}/recording-tasks/${body.task_id}${config.queryToken ? ' -H "Authorization: Bearer $RECORDING_QUERY_TOKEN"' : ''}`,
   );
   return lines.join('\n');
 }

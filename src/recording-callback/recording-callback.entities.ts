@@ -6,6 +6,8 @@ import { TaskTransitionEntity } from './tasks/task-transition.entity';
 
 /**
  * Every entity of the module. Add them to the host app's DataSource (or use `autoLoadEntities`).
+ * They are declared `synchronize: false`: the module's migrations own these tables (with timestamptz and
+ * jsonb on PostgreSQL), so an app's `synchronize` or `migration:generate` never alters them.
  *
  * @example
  * TypeOrmModule.forRoot({ type: 'postgres', url, entities: [...RECORDING_CALLBACK_ENTITIES] })

@@ -12,7 +12,15 @@ import { DeliveryWorker } from './delivery/delivery-worker.service';
 import { RecordingHandlerRegistry } from './delivery/recording-handler.registry';
 import { StalledTaskWatchdog } from './delivery/stalled-task.watchdog';
 import { RECORDING_CALLBACK_ENTITIES } from './recording-callback.entities';
-import { DEFAULT_ROUTES, InjectRecordingCallbackOptions, RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE, RECORDING_CALLBACK_OPTIONS, RECORDING_CALLBACK_OPTIONS_TYPE, RECORDING_CALLBACK_RAW_OPTIONS, RecordingCallbackConfigurableModule } from './recording-callback.module-definition';
+import {
+  DEFAULT_ROUTES,
+  InjectRecordingCallbackOptions,
+  RECORDING_CALLBACK_ASYNC_OPTIONS_TYPE,
+  RECORDING_CALLBACK_OPTIONS,
+  RECORDING_CALLBACK_OPTIONS_TYPE,
+  RECORDING_CALLBACK_RAW_OPTIONS,
+  RecordingCallbackConfigurableModule,
+} from './recording-callback.module-definition';
 import type { RecordingCallbackRouteExtras } from './recording-callback.module-definition';
 import { algorithmsInUse, resolveOptions } from './recording-callback.options';
 import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions } from './recording-callback.options';
@@ -70,7 +78,14 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     RecordingTelemetry,
     CallbackExceptionFilter,
   ],
-  exports: [RECORDING_CALLBACK_OPTIONS, RecordingTelemetry, RecordingTasksService, DeliveriesService, DeliveryWorker, StalledTaskWatchdog],
+  exports: [
+    RECORDING_CALLBACK_OPTIONS,
+    RecordingTelemetry,
+    RecordingTasksService,
+    DeliveriesService,
+    DeliveryWorker,
+    StalledTaskWatchdog,
+  ],
 })
 export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {
   private readonly logger = new Logger('RecordingCallback');
@@ -89,9 +104,13 @@ export class RecordingCallbackModule extends RecordingCallbackConfigurableModule
 
   onModuleInit(): void {
     if (this.options.auth === 'none') {
-      this.logger.warn('callback authentication is OFF (auth: "none"): anyone who can reach the route can post callbacks');
+      this.logger.warn(
+        'callback authentication is OFF (auth: "none"): anyone who can reach the route can post callbacks',
+      );
     } else if (algorithmsInUse(this.options.auth).has('MD5')) {
-      this.logger.warn('MD5 callback signatures sign only the key and timestamp, no payload field; prefer HMACSHA256 over HTTPS');
+      this.logger.warn(
+        'MD5 callback signatures sign only the key and timestamp, no payload field; prefer HMACSHA256 over HTTPS',
+      );
     }
   }
 }

@@ -153,7 +153,10 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
   (raw.queryGuards ?? []).forEach((guard, i) => {
     const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
     if (typeof guard !== 'function' && !isInstance) {
-      throw new RecordingCallbackOptionsError(`queryGuards[${i}]`, 'must be a guard class or an object with canActivate()');
+      throw new RecordingCallbackOptionsError(
+        `queryGuards[${i}]`,
+        'must be a guard class or an object with canActivate()',
+      );
     }
   });
   if (raw.now !== undefined && typeof raw.now !== 'function') {

@@ -53,7 +53,9 @@ export class IngestService {
       throw new ServiceUnavailableException({
         statusCode: 503,
         error: 'Service Unavailable',
-        message: 'storage unavailable; the callback was not stored, send it again',
+        // Usually nothing was stored; if the connection broke during COMMIT it was, and a resend is
+        // answered "duplicate". Either way sending it again is safe.
+        message: 'storage unavailable; send the callback again',
       });
     }
   }
@@ -82,7 +84,9 @@ export class IngestService {
       [taskId],
     );
 
-    const [duplicate] = await w.rows<{ id: number }>(em, 'SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [key]);
+    const [duplicate] = await w.rows<{ id: number }>(em, 'SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [
+      key,
+    ]);
     if (duplicate) return { result: 'duplicate', callbackId: Number(duplicate.id) };
 
     const file = fileKeyOf(callback);
@@ -136,7 +140,13 @@ export class IngestService {
       );
     }
     const context: DeliveryContext = { task, file: fileState, transition, at: receivedAt };
-    const delivery = await this.deliveries.store(em, { callbackId, taskId, eventType: callback.event_type, context, callback });
+    const delivery = await this.deliveries.store(em, {
+      callbackId,
+      taskId,
+      eventType: callback.event_type,
+      context,
+      callback,
+    });
     return { result: 'accepted', callbackId, callback, task, file: fileState, transition, receivedAt, delivery };
   }
 

@@ -24,7 +24,12 @@ export class SignatureGuard implements CanActivate {
     markRequestStart(request);
     const body: unknown = request.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'body must be a JSON object', fields: { body: ['body must be a JSON object'] } });
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'body must be a JSON object',
+        fields: { body: ['body must be a JSON object'] },
+      });
     }
     const { auth } = this.options;
     if (auth === 'none') return true;

@@ -21,7 +21,9 @@ export function createDeliveriesController(path: string): Type<unknown> {
 
     @Get()
     @ApiListDeliveries()
-    list(@Query(strictQueryPipe) query: ListDeliveriesQuery): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+    list(
+      @Query(strictQueryPipe) query: ListDeliveriesQuery,
+    ): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
       return this.deliveries.list(query);
     }
 

@@ -69,11 +69,19 @@ export class DeliveriesService {
     if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
     if (q.cursor !== undefined) {
       if (!/^\d{1,10}$/.test(q.cursor)) {
-        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'cursor is not valid', fields: { cursor: ['cursor is not valid'] } });
+        throw new BadRequestException({
+          statusCode: 400,
+          error: 'Bad Request',
+          message: 'cursor is not valid',
+          fields: { cursor: ['cursor is not valid'] },
+        });
       }
       qb.andWhere('d.id < :cursor', { cursor: Number(q.cursor) });
     }
-    const rows = await qb.orderBy('d.id', 'DESC').limit(limit + 1).getMany();
+    const rows = await qb
+      .orderBy('d.id', 'DESC')
+      .limit(limit + 1)
+      .getMany();
     const page = rows.slice(0, limit);
     return { items: page.map(toView), nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null };
   }
@@ -88,11 +96,20 @@ export class DeliveriesService {
       const found = await em.getRepository(DeliveryEntity).findOneBy({ id });
       if (!found) return undefined;
       const succeeded = found.status === 'delivered' ? [] : found.succeededHandlers;
-      await em.getRepository(DeliveryEntity).update(
-        { id },
-        { status: 'pending', attempts: 0, nextAttemptAt: now, succeededHandlers: succeeded as never, updatedAt: now },
-      );
-      return { ...found, status: 'pending' as const, attempts: 0, nextAttemptAt: now, succeededHandlers: succeeded, updatedAt: now };
+      await em
+        .getRepository(DeliveryEntity)
+        .update(
+          { id },
+          { status: 'pending', attempts: 0, nextAttemptAt: now, succeededHandlers: succeeded as never, updatedAt: now },
+        );
+      return {
+        ...found,
+        status: 'pending' as const,
+        attempts: 0,
+        nextAttemptAt: now,
+        succeededHandlers: succeeded,
+        updatedAt: now,
+      };
     });
     if (!row) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no delivery ${id}` });
     void this.worker.kick(row.taskId);

@@ -119,9 +119,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     // Whatever is still running is abandoned: free its leases so another instance takes over at once.
     await this.writes
       .run((em) =>
-        this.writes.rows(em, `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?`, [
-          this.instanceId,
-        ]),
+        this.writes.rows(
+          em,
+          `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?`,
+          [this.instanceId],
+        ),
       )
       .catch((e) => this.logger.warn(`could not release leases on shutdown: ${errorText(e)}`));
   }
@@ -138,14 +140,19 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     const events =
       d.callbackId === null
         ? [RecordingEvents.Stalled]
-        : [EVENT_NAME_BY_TYPE[d.eventType as keyof typeof EVENT_NAME_BY_TYPE], ...(d.context.transition ? [RecordingEvents.StatusChanged] : [])];
+        : [
+            EVENT_NAME_BY_TYPE[d.eventType as keyof typeof EVENT_NAME_BY_TYPE],
+            ...(d.context.transition ? [RecordingEvents.StatusChanged] : []),
+          ];
     const listened = this.started && events.some((e) => this.registry.handlersOf(e).length > 0);
     let status: DeliveryStatus = 'pending';
     let lease: string | null = null;
     if (this.started && !listened) {
       status = 'delivered';
     } else if (this.started && !this.stopping) {
-      const [open] = await w.rows(em, `SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} LIMIT 1`, [d.taskId]);
+      const [open] = await w.rows(em, `SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} LIMIT 1`, [
+        d.taskId,
+      ]);
       if (!open) lease = this.instanceId;
     }
     const [row] = await w.rows<{ id: number }>(
@@ -259,7 +266,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     }
     const dto = row.callback ?? (await this.loadCallback(row.callbackId));
     const events: Array<[string, unknown]> = [
-      [EVENT_NAME_BY_TYPE[dto.event_type], createCallbackEvent(row.callbackId, dto, context.task, context.file, attempt)],
+      [
+        EVENT_NAME_BY_TYPE[dto.event_type],
+        createCallbackEvent(row.callbackId, dto, context.task, context.file, attempt),
+      ],
     ];
     if (context.transition) {
       events.push([
@@ -275,7 +285,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       this.writes.rows<{ payload: unknown }>(tx, `SELECT payload FROM recording_callbacks WHERE id = ?`, [callbackId]),
     );
     const parsed = parseRecordingCallback(this.writes.readJson(stored[0]?.payload));
-    if (!parsed.ok) throw new Error(`stored callback ${callbackId} no longer validates: ${Object.keys(parsed.fields).join(', ')}`);
+    if (!parsed.ok)
+      throw new Error(`stored callback ${callbackId} no longer validates: ${Object.keys(parsed.fields).join(', ')}`);
     return parsed.dto;
   }
 
@@ -347,10 +358,16 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       return undefined;
     }
     if (status === 'dead') {
-      this.logger.error(`delivery ${row.id} (callback ${row.callbackId ?? '-'}, task ${row.taskId}) is dead after ${attempt} attempts`);
+      this.logger.error(
+        `delivery ${row.id} (callback ${row.callbackId ?? '-'}, task ${row.taskId}) is dead after ${attempt} attempts`,
+      );
       const dead = new DeliveryDeadEvent(row.id, row.callbackId, row.taskId, row.eventType, attempt, lastError ?? '');
       for (const handler of this.registry.handlersOf(RecordingEvents.DeliveryDead)) {
-        await handler.invoke(dead).catch((e) => this.logger.error(`handler ${handler.id} of ${RecordingEvents.DeliveryDead} failed: ${errorText(e)}`));
+        await handler
+          .invoke(dead)
+          .catch((e) =>
+            this.logger.error(`handler ${handler.id} of ${RecordingEvents.DeliveryDead} failed: ${errorText(e)}`),
+          );
       }
     }
     return status as Exclude<DeliveryStatus, 'pending'>;

@@ -21,7 +21,7 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'failed'
  * @example
  * const dead = await repo.find({ where: { status: 'dead' } });
  */
-@Entity('recording_deliveries')
+@Entity('recording_deliveries', { synchronize: false })
 @Index('idx_recording_deliveries_task', ['taskId', 'id'])
 @Index('idx_recording_deliveries_due', ['status', 'nextAttemptAt'])
 export class DeliveryEntity {

@@ -12,19 +12,33 @@ import type { DeliveryStatus } from './delivery.entity';
  * GET /recording-callbacks/deliveries?status=dead&limit=50
  */
 export class ListDeliveriesQuery {
-  @ApiPropertyOptional({ enum: DELIVERY_STATUSES, description: 'Only deliveries in this status (`dead`: dead letters)' })
-  @IsOptional() @IsIn(DELIVERY_STATUSES)
+  @ApiPropertyOptional({
+    enum: DELIVERY_STATUSES,
+    description: 'Only deliveries in this status (`dead`: dead letters)',
+  })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 
   @ApiPropertyOptional({ description: 'Only deliveries of this task', maxLength: 256 })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(256) @Matches(STORABLE_TEXT, { message: '$property must not contain NUL characters or unpaired surrogates' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  @Matches(STORABLE_TEXT, { message: '$property must not contain NUL characters or unpaired surrogates' })
   taskId?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Page size' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(100)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   limit?: number;
 
   @ApiPropertyOptional({ description: '`nextCursor` of the previous page', maxLength: 12 })
-  @IsOptional() @IsString() @MaxLength(12)
+  @IsOptional()
+  @IsString()
+  @MaxLength(12)
   cursor?: string;
 }

@@ -51,7 +51,9 @@ export class RecordingHandlerRegistry {
           for (const name of Array.isArray(event) ? event : [event]) {
             if (typeof name !== 'string' || !NAMES.has(name)) continue;
             if (!wrapper.isDependencyTreeStatic()) {
-              this.logger.warn(`${wrapper.name}.${method}: request-scoped handlers of ${name} are not supported; skipped`);
+              this.logger.warn(
+                `${wrapper.name}.${method}: request-scoped handlers of ${name} are not supported; skipped`,
+              );
               continue;
             }
             const list = byEvent.get(name) ?? [];

@@ -36,7 +36,10 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
   onApplicationBootstrap(): void {
     const every = this.options.watchdog.checkIntervalMs;
     if (every > 0) {
-      this.timer = setInterval(() => void this.check().catch((e) => this.logger.warn(`stall check failed: ${e}`)), every);
+      this.timer = setInterval(
+        () => void this.check().catch((e) => this.logger.warn(`stall check failed: ${e}`)),
+        every,
+      );
       this.timer.unref();
     }
   }
@@ -52,7 +55,9 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
     const toStart: DeliveryRow[] = [];
     const flagged = await this.writes.run(async (em) => {
       if (this.writes.concurrent) {
-        const [lock] = await this.writes.rows<{ ok: boolean }>(em, 'SELECT pg_try_advisory_xact_lock(?) AS ok', [WATCHDOG_LOCK]);
+        const [lock] = await this.writes.rows<{ ok: boolean }>(em, 'SELECT pg_try_advisory_xact_lock(?) AS ok', [
+          WATCHDOG_LOCK,
+        ]);
         if (!lock?.ok) return [];
       }
       const tasks = em.getRepository(RecordingTaskEntity);
@@ -83,14 +88,27 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
           lastEventAt: t.lastEventAt!,
         };
         const context: DeliveryContext = { task, file: null, transition: null, at: new Date(now) };
-        const claimed = await this.worker.store(em, { callbackId: null, taskId: t.taskId, eventType: 'STALLED', context });
+        const claimed = await this.worker.store(em, {
+          callbackId: null,
+          taskId: t.taskId,
+          eventType: 'STALLED',
+          context,
+        });
         if (claimed) toStart.push(claimed);
         ids.push(t.taskId);
       }
       return ids;
     });
-    if (flagged.length) this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);
-    await Promise.all(flagged.map((id) => this.worker.start(id, toStart.find((d) => d.taskId === id))));
+    if (flagged.length)
+      this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);
+    await Promise.all(
+      flagged.map((id) =>
+        this.worker.start(
+          id,
+          toStart.find((d) => d.taskId === id),
+        ),
+      ),
+    );
     return flagged;
   }
 }

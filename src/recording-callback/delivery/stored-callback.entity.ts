@@ -9,7 +9,7 @@ import { RecordingEventType } from '../protocol/recording-event-type';
  * @example
  * const stored = await repo.findOneBy({ id: event.callbackId });
  */
-@Entity('recording_callbacks')
+@Entity('recording_callbacks', { synchronize: false })
 @Index('uq_recording_callbacks_dedupe', ['dedupeKey'], { unique: true })
 @Index('idx_recording_callbacks_task', ['taskId', 'id'])
 export class StoredCallbackEntity {

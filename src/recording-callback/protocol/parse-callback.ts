@@ -11,9 +11,7 @@ import { unstorableTextPaths } from './storable-text';
  * @example
  * const r = parseRecordingCallback(body); if (!r.ok) console.log(r.fields);
  */
-export type ParseResult =
-  | { ok: true; dto: RecordingCallbackDto }
-  | { ok: false; fields: Record<string, string[]> };
+export type ParseResult = { ok: true; dto: RecordingCallbackDto } | { ok: false; fields: Record<string, string[]> };
 
 function flatten(errors: ValidationError[], prefix = '', out: Record<string, string[]> = {}): Record<string, string[]> {
   for (const error of errors) {

@@ -8,7 +8,7 @@ import { FileStatus } from './task-status';
  * @example
  * const files = await repo.find({ where: { taskId }, order: { id: 'ASC' } });
  */
-@Entity('recording_files')
+@Entity('recording_files', { synchronize: false })
 @Index('uq_recording_files_key', ['taskId', 'jobId', 'recordFormat'], { unique: true })
 export class RecordingFileEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })

@@ -9,7 +9,7 @@ import { TaskStatus } from './task-status';
  * @example
  * const task = await dataSource.getRepository(RecordingTaskEntity).findOneBy({ taskId });
  */
-@Entity('recording_tasks')
+@Entity('recording_tasks', { synchronize: false })
 @Index('idx_recording_tasks_created', ['createdAt', 'taskId'])
 @Index('idx_recording_tasks_stream', ['publishDomain', 'app', 'stream', 'createdAt', 'taskId'])
 @Index('idx_recording_tasks_status', ['status', 'createdAt', 'taskId'])

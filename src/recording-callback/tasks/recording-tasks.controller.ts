@@ -26,7 +26,9 @@ export function createRecordingTasksController(path: string): Type<unknown> {
 
     @Get()
     @ApiListRecordingTasks()
-    list(@Query(strictQueryPipe) query: ListTasksQuery): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
+    list(
+      @Query(strictQueryPipe) query: ListTasksQuery,
+    ): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
       return this.tasks.list(query);
     }
 

@@ -1,12 +1,19 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, Not, Repository } from 'typeorm';
+import {
+  BadRequestException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { In, IsNull, Not } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { isStorableText } from '../protocol/storable-text';
 import { ListTasksQuery } from './list-tasks.query';
 import { RecordingFileEntity } from './recording-file.entity';
 import { RecordingTaskEntity } from './recording-task.entity';
 import { decodeTaskCursor, encodeTaskCursor } from './task-cursor';
 import { TaskTransitionEntity } from './task-transition.entity';
+import { WriteTransactions } from './write-transactions';
 import { toTaskView, toTransitionView } from './task.view';
 import type { RecordingTaskView, TaskTransitionView } from './task.view';
 
@@ -19,47 +26,91 @@ import type { RecordingTaskView, TaskTransitionView } from './task.view';
  */
 @Injectable()
 export class RecordingTasksService {
-  constructor(
-    @InjectRepository(RecordingTaskEntity) private readonly tasks: Repository<RecordingTaskEntity>,
-    @InjectRepository(RecordingFileEntity) private readonly files: Repository<RecordingFileEntity>,
-    @InjectRepository(TaskTransitionEntity) private readonly transitions: Repository<TaskTransitionEntity>,
-  ) {}
+  private readonly logger = new Logger('RecordingCallback');
+
+  constructor(private readonly db: WriteTransactions) {}
 
   async get(taskId: string): Promise<RecordingTaskView> {
     // An id no database can store names no task; asking PostgreSQL would be an error, not a miss.
-    const task = isStorableText(taskId) ? await this.tasks.findOne({ where: { taskId, status: Not(IsNull()) } }) : null;
-    if (!task) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
-    const files = await this.files.find({ where: { taskId }, order: { id: 'ASC' } });
-    return toTaskView(task, files);
+    const found = isStorableText(taskId) ? await this.query((em) => this.load(em, taskId)) : undefined;
+    if (!found) {
+      throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
+    }
+    return found;
   }
 
   async list(query: ListTasksQuery): Promise<{ items: RecordingTaskView[]; nextCursor: string | null }> {
     const limit = query.limit ?? 20;
-    const qb = this.tasks.createQueryBuilder('t').where('t.status IS NOT NULL');
-    if (query.publishDomain !== undefined) qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
-    if (query.app !== undefined) qb.andWhere('t.app = :app', { app: query.app });
-    if (query.stream !== undefined) qb.andWhere('t.stream = :stream', { stream: query.stream });
-    if (query.status !== undefined) qb.andWhere('t.status = :status', { status: query.status });
-    if (query.cursor !== undefined) {
-      const cursor = decodeTaskCursor(query.cursor);
-      if (!cursor) {
-        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'cursor is not valid', fields: { cursor: ['cursor is not valid'] } });
-      }
-      qb.andWhere('(t.created_at < :cAt OR (t.created_at = :cAt AND t.task_id < :cId))', { cAt: cursor.createdAt, cId: cursor.taskId });
+    const cursor = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
+    if (query.cursor !== undefined && !cursor) {
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'cursor is not valid',
+        fields: { cursor: ['cursor is not valid'] },
+      });
     }
-    const rows = await qb.orderBy('t.created_at', 'DESC').addOrderBy('t.task_id', 'DESC').limit(limit + 1).getMany();
-    const page = rows.slice(0, limit);
-    const files = page.length
-      ? await this.files.find({ where: { taskId: In(page.map((t) => t.taskId)) }, order: { id: 'ASC' } })
-      : [];
-    const items = page.map((t) => toTaskView(t, files.filter((f) => f.taskId === t.taskId)));
-    const last = page[page.length - 1];
-    return { items, nextCursor: rows.length > limit ? encodeTaskCursor(last) : null };
+    return this.query(async (em) => {
+      const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');
+      if (query.publishDomain !== undefined) {
+        qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
+      }
+      if (query.app !== undefined) qb.andWhere('t.app = :app', { app: query.app });
+      if (query.stream !== undefined) qb.andWhere('t.stream = :stream', { stream: query.stream });
+      if (query.status !== undefined) qb.andWhere('t.status = :status', { status: query.status });
+      if (cursor) {
+        qb.andWhere('(t.created_at < :cAt OR (t.created_at = :cAt AND t.task_id < :cId))', {
+          cAt: cursor.createdAt,
+          cId: cursor.taskId,
+        });
+      }
+      const rows = await qb
+        .orderBy('t.created_at', 'DESC')
+        .addOrderBy('t.task_id', 'DESC')
+        .limit(limit + 1)
+        .getMany();
+      const page = rows.slice(0, limit);
+      const files = page.length
+        ? await em
+            .getRepository(RecordingFileEntity)
+            .find({ where: { taskId: In(page.map((t) => t.taskId)) }, order: { id: 'ASC' } })
+        : [];
+      const items = page.map((t) =>
+        toTaskView(
+          t,
+          files.filter((f) => f.taskId === t.taskId),
+        ),
+      );
+      return { items, nextCursor: rows.length > limit ? encodeTaskCursor(page[page.length - 1]) : null };
+    });
   }
 
   async history(taskId: string): Promise<{ items: TaskTransitionView[] }> {
     await this.get(taskId);
-    const rows = await this.transitions.find({ where: { taskId }, order: { id: 'ASC' } });
+    const rows = await this.query((em) =>
+      em.getRepository(TaskTransitionEntity).find({ where: { taskId }, order: { id: 'ASC' } }),
+    );
     return { items: rows.map(toTransitionView) };
+  }
+
+  private async load(em: EntityManager, taskId: string): Promise<RecordingTaskView | undefined> {
+    const task = await em.getRepository(RecordingTaskEntity).findOne({ where: { taskId, status: Not(IsNull()) } });
+    if (!task) return undefined;
+    const files = await em.getRepository(RecordingFileEntity).find({ where: { taskId }, order: { id: 'ASC' } });
+    return toTaskView(task, files);
+  }
+
+  /** Runs a read; a database failure is a 503 (retry later), not a 500. */
+  private async query<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.read(work);
+    } catch (error) {
+      this.logger.error(`task query failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ServiceUnavailableException({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'storage unavailable; try again later',
+      });
+    }
   }
 }

@@ -8,7 +8,7 @@ import { TaskStatus } from './task-status';
  * @example
  * const history = await repo.find({ where: { taskId }, order: { id: 'ASC' } });
  */
-@Entity('recording_task_transitions')
+@Entity('recording_task_transitions', { synchronize: false })
 @Index('idx_recording_task_transitions_task', ['taskId', 'id'])
 export class TaskTransitionEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })

@@ -105,5 +105,11 @@ export function toTaskView(t: RecordingTaskEntity, files: RecordingFileEntity[])
 
 /** Renders a transition row. */
 export function toTransitionView(r: TaskTransitionEntity): TaskTransitionView {
-  return { fromStatus: r.fromStatus, toStatus: r.toStatus, eventType: r.eventType, jobId: r.jobId, at: r.at.toISOString() };
+  return {
+    fromStatus: r.fromStatus,
+    toStatus: r.toStatus,
+    eventType: r.eventType,
+    jobId: r.jobId,
+    at: r.at.toISOString(),
+  };
 }

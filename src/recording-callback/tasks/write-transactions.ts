@@ -40,11 +40,22 @@ export class WriteTransactions {
   }
 
   run<T>(work: Work<T>): Promise<T> {
-    if (this.concurrent) return this.dataSource.transaction(work);
+    if (this.concurrent) return this.pooled(work, true);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (!this.draining) void this.drain();
     });
+  }
+
+  /**
+   * Runs read-only work outside any transaction. On PostgreSQL it gets its own pooled connection, which
+   * is discarded when the work fails (see {@link pooled}); on SQLite it reads on the shared connection.
+   *
+   * @example
+   * const task = await writes.read((em) => em.getRepository(RecordingTaskEntity).findOneBy({ taskId }));
+   */
+  read<T>(work: Work<T>): Promise<T> {
+    return this.concurrent ? this.pooled(work, false) : work(this.dataSource.manager);
   }
 
   /**
@@ -108,6 +119,28 @@ export class WriteTransactions {
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /**
+   * PostgreSQL: one pooled connection per work. After a failure the connection is destroyed rather than
+   * returned: a statement cut off by `query_timeout` may still be running on it (or the network may be
+   * gone), and a reused connection would queue every later request behind it, so the app would keep
+   * answering 503 after the database came back. Closing it also rolls the transaction back server-side.
+   */
+  private async pooled<T>(work: Work<T>, transactional: boolean): Promise<T> {
+    const runner = this.dataSource.createQueryRunner() as ReturnType<DataSource['createQueryRunner']> & {
+      releasePostgresConnection(error?: Error): Promise<void>;
+    };
+    try {
+      if (transactional) await runner.startTransaction();
+      const result = await work(runner.manager);
+      if (transactional) await runner.commitTransaction();
+      await runner.release();
+      return result;
+    } catch (error) {
+      await runner.releasePostgresConnection(error instanceof Error ? error : new Error(String(error)));
+      throw error;
     }
   }
 

@@ -64,7 +64,11 @@ export class RecordingTelemetry {
   }
 
   callback(outcome: CallbackOutcome): void {
-    const line = JSON.stringify({ msg: 'recording callback', ...outcome, durationMs: Math.round(outcome.durationMs * 100) / 100 });
+    const line = JSON.stringify({
+      msg: 'recording callback',
+      ...outcome,
+      durationMs: Math.round(outcome.durationMs * 100) / 100,
+    });
     if (outcome.status >= 500) this.logger.error(line);
     else if (outcome.status >= 400) this.logger.warn(line);
     else this.logger.log(line);

@@ -14,11 +14,7 @@ import { RecordStartDto } from './record-start.dto';
  * if (dto.event_type === RecordingEventType.FileComplete) dto.download_url;
  */
 export type RecordingCallbackDto =
-  | RecordStartDto
-  | RecordNewFileStartDto
-  | RecordFileCompleteDto
-  | RecordOverDto
-  | RecordFailedDto;
+  RecordStartDto | RecordNewFileStartDto | RecordFileCompleteDto | RecordOverDto | RecordFailedDto;
 
 /**
  * The DTO class that validates each event type.

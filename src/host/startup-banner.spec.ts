@@ -1,0 +1,41 @@
+import { verifySignature } from '../recording-callback';
+import type { HostConfig } from './host-config';
+import { startupBanner } from './startup-banner';
+
+const KEY = 'Kx7Qm2Lp9Vt4Rz8Wb3Nc6Hd1Fg5Js0Ya';
+const base: HostConfig = {
+  port: 3000,
+  sqlitePath: 'data/recordings.sqlite',
+  poolSize: 10,
+  algorithm: 'HMACSHA256',
+  keys: [KEY],
+  devKey: false,
+  toleranceSeconds: 300,
+};
+const NOW = 1_800_000_000_000;
+
+describe('startupBanner', () => {
+  it('with the development key, prints a curl body whose signature verifies for an hour', () => {
+    const text = startupBanner({ ...base, devKey: true }, 'http://127.0.0.1:3000', NOW);
+    const json = /-d '(\{.*\})'/.exec(text)?.[1];
+    expect(json).toBeDefined();
+    const body = JSON.parse(json!);
+    expect(body.auth_timestamp).toBe(NOW / 1000 + 3600);
+    expect(verifySignature('HMACSHA256', body, body.auth_sign, [KEY])).toBe(true);
+    expect(text).toContain(KEY); // the development key is shown on purpose, so it can go into the console
+  });
+
+  it.each(['HMACSHA256', 'MD5'] as const)('with configured %s keys, prints neither key nor signature', (algorithm) => {
+    const text = startupBanner({ ...base, algorithm }, 'http://127.0.0.1:3000', NOW);
+    expect(text).not.toContain(KEY);
+    expect(text).not.toContain('auth_sign');
+    expect(text).not.toMatch(/[0-9a-f]{32}/);
+    expect(text).toContain('npm run -s simulate -- sign');
+  });
+
+  it('names the bearer header when the query token is set', () => {
+    expect(startupBanner({ ...base, queryToken: 't' }, 'http://h', NOW)).toContain(
+      'Authorization: Bearer $RECORDING_QUERY_TOKEN',
+    );
+  });
+});

@@ -1,0 +1,96 @@
+// One structured log line per callback (callback id, task id, event type, result, duration), and never a
+// key or a signature in any log line, captured through a custom LoggerService on the real host app.
+import request from 'supertest';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DataSource } from 'typeorm';
+import { buildRecordFileComplete, buildRecordStart, signRecordingCallback } from '../src/recording-callback/testing';
+import { KEY_A, KEY_B } from './support/callbacks';
+import { CapturingLogger } from './support/capturing-logger';
+import type { CapturedLog } from './support/capturing-logger';
+import { createTestDatabase } from './support/databases';
+import type { TestDatabase } from './support/databases';
+import { startFullHostApp } from './support/dx-host-app';
+import { closeApp } from './support/host-app';
+
+interface CallbackLine {
+  msg: string;
+  result: string;
+  status: number;
+  durationMs: number;
+  callbackId?: number;
+  taskId?: string;
+  eventType?: string;
+  publishDomain?: string;
+  reason?: string;
+}
+
+describe('callback logs of the host app (sqlite)', () => {
+  let db: TestDatabase;
+  let app: NestExpressApplication;
+  const logs = new CapturingLogger();
+  const signatures: string[] = [];
+
+  const post = (body: object, key = KEY_A) => {
+    const signed = signRecordingCallback(body, { key });
+    signatures.push(signed.auth_sign);
+    return request(app.getHttpServer()).post('/recording-callbacks').send(signed);
+  };
+  const callbackLines = (): Array<CapturedLog & { line: CallbackLine }> =>
+    logs
+      .of()
+      .filter((l) => l.context === 'RecordingCallback' && l.message.startsWith('{"msg":"recording callback"'))
+      .map((l) => ({ ...l, line: JSON.parse(l.message) as CallbackLine }));
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    app = await startFullHostApp(db, { keys: [KEY_A] }, { logger: logs, openApi: true });
+  });
+  afterAll(async () => {
+    await closeApp(app);
+    await db.drop();
+  });
+
+  it('logs one JSON line per callback, whatever its answer, with ids, event type, result and duration', async () => {
+    const start = buildRecordStart({ task_id: 'log-1' });
+    await post(start).expect(200, { result: 'accepted', callbackId: 1 });
+    await post(start).expect(200, { result: 'duplicate', callbackId: 1 });
+    await post(buildRecordFileComplete({ task_id: 'log-1', job_id: 'j1' })).expect(200, {
+      result: 'accepted',
+      callbackId: 2,
+    });
+    await post(buildRecordStart({ task_id: 'log-2' }), KEY_B).expect(401);
+    await post(buildRecordFileComplete({ task_id: 'log-3', file_size: -5 })).expect(400);
+    await app.get(DataSource).destroy();
+    await post(buildRecordStart({ task_id: 'log-4' })).expect(503);
+
+    const lines = callbackLines();
+    expect(
+      lines.map((l) => [l.level, l.line.result, l.line.status, l.line.taskId, l.line.eventType, l.line.callbackId]),
+    ).toEqual([
+      ['log', 'accepted', 200, 'log-1', 'RECORD_START', 1],
+      ['log', 'duplicate', 200, 'log-1', 'RECORD_START', 1],
+      ['log', 'accepted', 200, 'log-1', 'RECORD_FILE_COMPLETE', 2],
+      ['warn', 'rejected', 401, 'log-2', 'RECORD_START', undefined],
+      ['warn', 'invalid', 400, 'log-3', 'RECORD_FILE_COMPLETE', undefined],
+      ['error', 'unavailable', 503, 'log-4', 'RECORD_START', undefined],
+    ]);
+    for (const { line } of lines) {
+      expect(line.msg).toBe('recording callback');
+      expect(typeof line.durationMs).toBe('number');
+      expect(line.durationMs).toBeGreaterThanOrEqual(0);
+      expect(line.durationMs).toBeLessThan(30_000);
+      expect(line.publishDomain).toBe('push.example.com');
+    }
+    expect(lines[3].line.reason).toBe('bad_signature');
+  });
+
+  it('never logs a key or a signature, in any line at any level', () => {
+    expect(signatures).toHaveLength(6);
+    const everything = logs.text();
+    // The app logged more than the callback lines (start-up, the storage failure), and all was checked.
+    expect(logs.of('error').some((l) => l.message.includes('log-4') && !l.message.startsWith('{'))).toBe(true);
+    expect(logs.lines.length).toBeGreaterThan(callbackLines().length);
+    for (const secret of [KEY_A, KEY_B, ...signatures]) expect(everything).not.toContain(secret);
+    expect(everything).not.toContain('auth_sign');
+  });
+});
