@@ -105,12 +105,13 @@ describe('OpenAPI of the host app (sqlite)', () => {
 
   it('documents the query routes: parameters, task and page schemas, 404, and the bearer token', () => {
     const list = doc.paths['/recording-tasks'].get;
+    // `limit` comes first: it is declared on the shared PageQuery base class.
     expect(list.parameters.map((p: Json) => `${p.in}:${p.name}`)).toEqual([
+      'query:limit',
       'query:publishDomain',
       'query:app',
       'query:stream',
       'query:status',
-      'query:limit',
       'query:cursor',
     ]);
     expect(list.parameters.find((p: Json) => p.name === 'limit').schema).toMatchObject({

@@ -1,7 +1,6 @@
-import { Type } from 'class-transformer';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { STORABLE_TEXT } from '../protocol/storable-text';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQuery, TextFilter } from '../tasks/query-params';
 import { DELIVERY_STATUSES } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 
@@ -11,7 +10,7 @@ import type { DeliveryStatus } from './delivery.entity';
  * @example
  * GET /recording-callbacks/deliveries?status=dead&limit=50
  */
-export class ListDeliveriesQuery {
+export class ListDeliveriesQuery extends PageQuery {
   @ApiPropertyOptional({
     enum: DELIVERY_STATUSES,
     description: 'Only deliveries in this status (`dead`: dead letters)',
@@ -20,21 +19,8 @@ export class ListDeliveriesQuery {
   @IsIn(DELIVERY_STATUSES)
   status?: DeliveryStatus;
 
-  @ApiPropertyOptional({ description: 'Only deliveries of this task', maxLength: 256 })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(256)
-  @Matches(STORABLE_TEXT, { message: '$property must not contain NUL characters or unpaired surrogates' })
+  @TextFilter('Only deliveries of this task', '51126d0ebe94b1da00d2e21a10abcdef')
   taskId?: string;
-
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Page size' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 
   @ApiPropertyOptional({ description: '`nextCursor` of the previous page', maxLength: 12 })
   @IsOptional()

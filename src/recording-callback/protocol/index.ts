@@ -3,6 +3,8 @@ export * from './signature';
 export * from './parse-callback';
 export * from './dto/validators';
 export * from './dto/record-callback-base.dto';
+export * from './dto/record-task-event-base.dto';
+export * from './dto/record-file-event-base.dto';
 export * from './dto/record-start.dto';
 export * from './dto/record-new-file-start.dto';
 export * from './dto/record-file-complete.dto';

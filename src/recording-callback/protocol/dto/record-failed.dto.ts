@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Equals, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { RecordFormat, RecordingEventType } from '../recording-event-type';
-import { RecordCallbackBaseDto } from './record-callback-base.dto';
+import { Equals, IsOptional, IsString, MaxLength } from 'class-validator';
+import { RecordingEventType } from '../recording-event-type';
+import { RecordTaskEventBaseDto } from './record-task-event-base.dto';
 
 /** Longest accepted `error_message`. */
 export const MAX_ERROR_MESSAGE_LENGTH = 4096;
@@ -12,20 +12,10 @@ export const MAX_ERROR_MESSAGE_LENGTH = 4096;
  * @example
  * @OnEvent(RecordingEvents.Failed) onFailed(e: RecordFailedEvent) { alert(e.callback.error_message); }
  */
-export class RecordFailedDto extends RecordCallbackBaseDto {
+export class RecordFailedDto extends RecordTaskEventBaseDto {
   @ApiProperty({ enum: [RecordingEventType.Failed], description: 'Event type', example: RecordingEventType.Failed })
   @Equals(RecordingEventType.Failed)
   event_type: RecordingEventType.Failed;
-
-  @ApiPropertyOptional({
-    enum: RecordFormat,
-    enumName: 'RecordFormat',
-    description: 'Recording format',
-    example: 'HLS',
-  })
-  @IsOptional()
-  @IsIn(Object.values(RecordFormat))
-  record_format?: RecordFormat;
 
   @ApiPropertyOptional({
     description: 'Why the recording failed',

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Equals, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
-import { RecordFormat, RecordingEventType } from '../recording-event-type';
-import { MAX_ID_LENGTH, MAX_INT32, MAX_URL_LENGTH, RecordCallbackBaseDto } from './record-callback-base.dto';
+import { Equals, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
+import { RecordingEventType } from '../recording-event-type';
+import { MAX_ID_LENGTH, MAX_INT32, MAX_URL_LENGTH } from './record-callback-base.dto';
+import { RecordFileEventBaseDto } from './record-file-event-base.dto';
 import { IsHuaweiTime } from './validators';
 
 /**
@@ -10,7 +11,7 @@ import { IsHuaweiTime } from './validators';
  * @example
  * @OnEvent(RecordingEvents.FileComplete) onFile(e: RecordFileCompleteEvent) { fetch(e.callback.download_url); }
  */
-export class RecordFileCompleteDto extends RecordCallbackBaseDto {
+export class RecordFileCompleteDto extends RecordFileEventBaseDto {
   @ApiProperty({
     enum: [RecordingEventType.FileComplete],
     description: 'Event type',
@@ -18,26 +19,6 @@ export class RecordFileCompleteDto extends RecordCallbackBaseDto {
   })
   @Equals(RecordingEventType.FileComplete)
   event_type: RecordingEventType.FileComplete;
-
-  @ApiProperty({
-    description: 'Name of the file (a UUID); one per file, shared by its formats',
-    minLength: 1,
-    maxLength: MAX_ID_LENGTH,
-    example: 'dc0a1773-0cef-4c4b-9d2e-9a38fdb095d2',
-  })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(MAX_ID_LENGTH)
-  job_id: string;
-
-  @ApiProperty({
-    enum: RecordFormat,
-    enumName: 'RecordFormat',
-    description: 'Recording format; with job_id it identifies the file',
-    example: 'HLS',
-  })
-  @IsIn(Object.values(RecordFormat))
-  record_format: RecordFormat;
 
   @ApiProperty({
     format: 'uri',

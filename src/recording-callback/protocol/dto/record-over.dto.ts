@@ -1,7 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Equals, IsIn, IsOptional } from 'class-validator';
-import { RecordFormat, RecordingEventType } from '../recording-event-type';
-import { RecordCallbackBaseDto } from './record-callback-base.dto';
+import { ApiProperty } from '@nestjs/swagger';
+import { Equals } from 'class-validator';
+import { RecordingEventType } from '../recording-event-type';
+import { RecordTaskEventBaseDto } from './record-task-event-base.dto';
 
 /**
  * RECORD_OVER: the stream stayed paused past the configured limit; the recording is finished.
@@ -9,18 +9,8 @@ import { RecordCallbackBaseDto } from './record-callback-base.dto';
  * @example
  * @OnEvent(RecordingEvents.Over) onOver(e: RecordOverEvent) { e.task.status; // 'OVER' or 'FAILED' }
  */
-export class RecordOverDto extends RecordCallbackBaseDto {
+export class RecordOverDto extends RecordTaskEventBaseDto {
   @ApiProperty({ enum: [RecordingEventType.Over], description: 'Event type', example: RecordingEventType.Over })
   @Equals(RecordingEventType.Over)
   event_type: RecordingEventType.Over;
-
-  @ApiPropertyOptional({
-    enum: RecordFormat,
-    enumName: 'RecordFormat',
-    description: 'Recording format',
-    example: 'HLS',
-  })
-  @IsOptional()
-  @IsIn(Object.values(RecordFormat))
-  record_format?: RecordFormat;
 }

@@ -1,7 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Equals, IsIn, IsOptional } from 'class-validator';
-import { RecordFormat, RecordingEventType } from '../recording-event-type';
-import { RecordCallbackBaseDto } from './record-callback-base.dto';
+import { ApiProperty } from '@nestjs/swagger';
+import { Equals } from 'class-validator';
+import { RecordingEventType } from '../recording-event-type';
+import { RecordTaskEventBaseDto } from './record-task-event-base.dto';
 
 /**
  * RECORD_START: a recording task began.
@@ -9,18 +9,8 @@ import { RecordCallbackBaseDto } from './record-callback-base.dto';
  * @example
  * @OnEvent(RecordingEvents.Start) onStart(e: RecordStartEvent) { e.callback.task_id; }
  */
-export class RecordStartDto extends RecordCallbackBaseDto {
+export class RecordStartDto extends RecordTaskEventBaseDto {
   @ApiProperty({ enum: [RecordingEventType.Start], description: 'Event type', example: RecordingEventType.Start })
   @Equals(RecordingEventType.Start)
   event_type: RecordingEventType.Start;
-
-  @ApiPropertyOptional({
-    enum: RecordFormat,
-    enumName: 'RecordFormat',
-    description: 'Recording format',
-    example: 'HLS',
-  })
-  @IsOptional()
-  @IsIn(Object.values(RecordFormat))
-  record_format?: RecordFormat;
 }

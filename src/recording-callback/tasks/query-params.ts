@@ -1,0 +1,39 @@
+import { applyDecorators } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { STORABLE_TEXT } from '../protocol/storable-text';
+
+/**
+ * An optional text filter of a list query: non-empty, at most 256 characters, and storable (no NUL,
+ * no unpaired surrogate, which PostgreSQL would refuse with an error instead of finding nothing).
+ *
+ * @example
+ * class Query { @TextFilter('Only tasks of this app', 'live') app?: string; }
+ */
+export function TextFilter(description: string, example: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ description, maxLength: 256, example }),
+    IsOptional(),
+    IsString(),
+    IsNotEmpty(),
+    MaxLength(256),
+    Matches(STORABLE_TEXT, { message: '$property must not contain NUL characters or unpaired surrogates' }),
+  );
+}
+
+/**
+ * Page size of a list query: 1..100, default 20.
+ *
+ * @example
+ * class ListThingsQuery extends PageQuery { ... }
+ */
+export abstract class PageQuery {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Page size' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+}
