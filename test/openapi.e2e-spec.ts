@@ -130,9 +130,9 @@ describe('OpenAPI of the host app (sqlite)', () => {
     const get = doc.paths['/recording-tasks/{taskId}'].get;
     expect(Object.keys(get.responses).sort()).toEqual(['200', '401', '404']);
     expect(doc.paths['/recording-callbacks/deliveries'].get.parameters.map((p: Json) => p.name)).toEqual([
+      'limit',
       'status',
       'taskId',
-      'limit',
       'cursor',
     ]);
     // RECORDING_QUERY_TOKEN is set: the query routes need it, the callback route never does.
