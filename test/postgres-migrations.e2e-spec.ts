@@ -123,8 +123,9 @@ describe('migrations on PostgreSQL (what `npm run migration:run` does)', () => {
 
   // A host app owns the DataSource and loads the module's entities into it (autoLoadEntities). Its own
   // `typeorm migration:generate`, or `synchronize: true` in development, must then leave the module's
-  // tables alone: today the entities' column types disagree with the migrations (timestamp vs timestamptz,
-  // json vs jsonb, text vs json), so TypeORM plans to DROP and re-ADD those columns, losing their data.
+  // tables alone. The entities' column types are driver-neutral (timestamp, json) while the migrations
+  // create timestamptz and jsonb, so the entities are `synchronize: false`: without it TypeORM would plan
+  // to DROP and re-ADD those columns, losing their data.
   it('a host app that generates or synchronizes its own schema leaves the module tables unchanged', async () => {
     const plan = await dataSource.driver.createSchemaBuilder().log();
     expect(plan.upQueries.map((q) => q.query).filter((sql) => /recording_/.test(sql))).toEqual([]);
@@ -178,8 +179,8 @@ describe('host app instances starting at once on a fresh PostgreSQL database', (
   });
 
   // A rolling deploy starts several instances together; each runs pending migrations at start. TypeORM
-  // takes no lock for that: the losers fail with a duplicate-object error and only the module's start-up
-  // retry (TypeOrmModule retryAttempts 2, retryDelay 1 s) lets them come up. This pins that they do.
+  // takes no lock for that, so the host app runs them under a PostgreSQL advisory lock
+  // (runMigrationsLocked): the others wait, then find nothing pending.
   it('all instances come up and every migration is recorded once', async () => {
     const started = await Promise.allSettled([0, 1, 2].map(() => startHostApp(db, { poolSize: 3 })));
     try {

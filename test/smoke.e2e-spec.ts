@@ -20,7 +20,10 @@ describe.each(DATABASE_KINDS)('host app smoke (%s)', (kind) => {
 
   it('accepts a signed RECORD_START and serves the task', async () => {
     const server = app.getHttpServer();
-    await request(server).post('/recording-callbacks').send(sign(startBody('smoke-1'))).expect(200, { result: 'accepted', callbackId: 1 });
+    await request(server)
+      .post('/recording-callbacks')
+      .send(sign(startBody('smoke-1')))
+      .expect(200, { result: 'accepted', callbackId: 1 });
     const res = await request(server).get('/recording-tasks/smoke-1').expect(200);
     expect(res.body).toMatchObject({ taskId: 'smoke-1', status: 'RECORDING', files: [] });
   });

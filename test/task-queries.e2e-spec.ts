@@ -63,7 +63,7 @@ async function pageThrough(
   const seen: string[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 50; page++) {
-    const res = await list(app, cursor ? { ...query, cursor } : query).expect(200);
+    const res: request.Response = await list(app, cursor ? { ...query, cursor } : query).expect(200);
     expect(res.body.items.length).toBeLessThanOrEqual(Number(query.limit ?? 20));
     seen.push(...res.body.items.map((t: TaskJson) => t.taskId));
     cursor = res.body.nextCursor;

@@ -66,11 +66,18 @@ export async function findOrStartPostgres(): Promise<PostgresHandle> {
   if (process.getuid?.() === 0) spawnSync('chown', ['postgres', dir]);
   runAsPostgres(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
   runAsPostgres(join(bin, 'pg_ctl'), [
-    '-D', dataDir, '-w', '-l', join(dir, 'server.log'),
-    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start',
+    '-D',
+    dataDir,
+    '-w',
+    '-l',
+    join(dir, 'server.log'),
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+    'start',
   ]);
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  if (!(await reachable(adminUrl))) throw new Error(`started PostgreSQL in ${dir} but cannot connect; see server.log there`);
+  if (!(await reachable(adminUrl)))
+    throw new Error(`started PostgreSQL in ${dir} but cannot connect; see server.log there`);
   return {
     adminUrl,
     stop: () => {

@@ -1,6 +1,4 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { WriteTransactions } from '../tasks/write-transactions';
@@ -56,7 +54,6 @@ function toView(d: DeliveryEntity): DeliveryView {
 @Injectable()
 export class DeliveriesService {
   constructor(
-    @InjectRepository(DeliveryEntity) private readonly repo: Repository<DeliveryEntity>,
     private readonly writes: WriteTransactions,
     private readonly worker: DeliveryWorker,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
@@ -64,24 +61,24 @@ export class DeliveriesService {
 
   async list(q: { status?: DeliveryStatus; taskId?: string; limit?: number; cursor?: string }) {
     const limit = q.limit ?? 20;
-    const qb = this.repo.createQueryBuilder('d').where('1 = 1');
-    if (q.status) qb.andWhere('d.status = :status', { status: q.status });
-    if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
-    if (q.cursor !== undefined) {
-      if (!/^\d{1,10}$/.test(q.cursor)) {
-        throw new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          message: 'cursor is not valid',
-          fields: { cursor: ['cursor is not valid'] },
-        });
-      }
-      qb.andWhere('d.id < :cursor', { cursor: Number(q.cursor) });
+    if (q.cursor !== undefined && !/^\d{1,10}$/.test(q.cursor)) {
+      throw new BadRequestException({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: 'cursor is not valid',
+        fields: { cursor: ['cursor is not valid'] },
+      });
     }
-    const rows = await qb
-      .orderBy('d.id', 'DESC')
-      .limit(limit + 1)
-      .getMany();
+    const rows = await this.writes.forRequest('delivery query', (em) => {
+      const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
+      if (q.status) qb.andWhere('d.status = :status', { status: q.status });
+      if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
+      if (q.cursor !== undefined) qb.andWhere('d.id < :cursor', { cursor: Number(q.cursor) });
+      return qb
+        .orderBy('d.id', 'DESC')
+        .limit(limit + 1)
+        .getMany();
+    });
     const page = rows.slice(0, limit);
     return { items: page.map(toView), nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null };
   }
@@ -92,25 +89,33 @@ export class DeliveriesService {
    */
   async replay(id: number): Promise<DeliveryView> {
     const now = this.options.now();
-    const row = await this.writes.run(async (em) => {
-      const found = await em.getRepository(DeliveryEntity).findOneBy({ id });
-      if (!found) return undefined;
-      const succeeded = found.status === 'delivered' ? [] : found.succeededHandlers;
-      await em
-        .getRepository(DeliveryEntity)
-        .update(
+    const row = await this.writes.forRequest(
+      'delivery replay',
+      async (em) => {
+        const found = await em.getRepository(DeliveryEntity).findOneBy({ id });
+        if (!found) return undefined;
+        const succeeded = found.status === 'delivered' ? [] : found.succeededHandlers;
+        await em.getRepository(DeliveryEntity).update(
           { id },
-          { status: 'pending', attempts: 0, nextAttemptAt: now, succeededHandlers: succeeded as never, updatedAt: now },
+          {
+            status: 'pending',
+            attempts: 0,
+            nextAttemptAt: now,
+            succeededHandlers: succeeded as never,
+            updatedAt: now,
+          },
         );
-      return {
-        ...found,
-        status: 'pending' as const,
-        attempts: 0,
-        nextAttemptAt: now,
-        succeededHandlers: succeeded,
-        updatedAt: now,
-      };
-    });
+        return {
+          ...found,
+          status: 'pending' as const,
+          attempts: 0,
+          nextAttemptAt: now,
+          succeededHandlers: succeeded,
+          updatedAt: now,
+        };
+      },
+      true,
+    );
     if (!row) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no delivery ${id}` });
     void this.worker.kick(row.taskId);
     return toView(row);

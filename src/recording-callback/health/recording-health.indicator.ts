@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { DeliveryEntity } from '../delivery/delivery.entity';
 import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
+import { readOnOwnConnection } from '../tasks/write-transactions';
 
 /**
  * Thresholds of {@link RecordingHealthIndicator}.
@@ -77,7 +78,7 @@ export class RecordingHealthIndicator {
     if (!this.dataSource.isInitialized) return session.down({ message: 'the DataSource is not initialised' });
     return session
       .attempt(async () => {
-        await this.dataSource.query('SELECT 1');
+        await readOnOwnConnection(this.dataSource, (em) => em.query('SELECT 1'));
       })
       .withTimeout(this.options.timeoutMs);
   }
@@ -114,9 +115,11 @@ export class RecordingHealthIndicator {
     const session = this.indicator.check(key);
     let last: StoredCallbackEntity | null;
     try {
-      last = await this.dataSource
-        .getRepository(StoredCallbackEntity)
-        .findOne({ where: {}, select: { id: true, receivedAt: true }, order: { id: 'DESC' } });
+      last = await readOnOwnConnection(this.dataSource, (em) =>
+        em
+          .getRepository(StoredCallbackEntity)
+          .findOne({ where: {}, select: { id: true, receivedAt: true }, order: { id: 'DESC' } }),
+      );
     } catch (error) {
       return session.down({ message: `cannot read the last callback: ${messageOf(error)}` });
     }
@@ -136,14 +139,16 @@ export class RecordingHealthIndicator {
   }
 
   private async countDeliveries(): Promise<{ backlog: number; deadLetters: number }> {
-    const rows: Array<{ status: string; n: number | string }> = await this.dataSource
-      .getRepository(DeliveryEntity)
-      .createQueryBuilder('d')
-      .select('d.status', 'status')
-      .addSelect('COUNT(*)', 'n')
-      .where({ status: In([...OPEN, 'dead']) })
-      .groupBy('d.status')
-      .getRawMany();
+    const rows: Array<{ status: string; n: number | string }> = await readOnOwnConnection(this.dataSource, (em) =>
+      em
+        .getRepository(DeliveryEntity)
+        .createQueryBuilder('d')
+        .select('d.status', 'status')
+        .addSelect('COUNT(*)', 'n')
+        .where({ status: In([...OPEN, 'dead']) })
+        .groupBy('d.status')
+        .getRawMany(),
+    );
     const count = (statuses: readonly string[]) =>
       rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + Number(r.n), 0);
     return { backlog: count(OPEN), deadLetters: count(['dead']) };

@@ -1,10 +1,4 @@
-import {
-  BadRequestException,
-  Injectable,
-  Logger,
-  NotFoundException,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { In, IsNull, Not } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { isStorableText } from '../protocol/storable-text';
@@ -26,13 +20,13 @@ import type { RecordingTaskView, TaskTransitionView } from './task.view';
  */
 @Injectable()
 export class RecordingTasksService {
-  private readonly logger = new Logger('RecordingCallback');
-
   constructor(private readonly db: WriteTransactions) {}
 
   async get(taskId: string): Promise<RecordingTaskView> {
     // An id no database can store names no task; asking PostgreSQL would be an error, not a miss.
-    const found = isStorableText(taskId) ? await this.query((em) => this.load(em, taskId)) : undefined;
+    const found = isStorableText(taskId)
+      ? await this.db.forRequest('task query', (em) => this.load(em, taskId))
+      : undefined;
     if (!found) {
       throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
     }
@@ -50,7 +44,7 @@ export class RecordingTasksService {
         fields: { cursor: ['cursor is not valid'] },
       });
     }
-    return this.query(async (em) => {
+    return this.db.forRequest('task query', async (em) => {
       const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');
       if (query.publishDomain !== undefined) {
         qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
@@ -87,7 +81,7 @@ export class RecordingTasksService {
 
   async history(taskId: string): Promise<{ items: TaskTransitionView[] }> {
     await this.get(taskId);
-    const rows = await this.query((em) =>
+    const rows = await this.db.forRequest('task query', (em) =>
       em.getRepository(TaskTransitionEntity).find({ where: { taskId }, order: { id: 'ASC' } }),
     );
     return { items: rows.map(toTransitionView) };
@@ -98,19 +92,5 @@ export class RecordingTasksService {
     if (!task) return undefined;
     const files = await em.getRepository(RecordingFileEntity).find({ where: { taskId }, order: { id: 'ASC' } });
     return toTaskView(task, files);
-  }
-
-  /** Runs a read; a database failure is a 503 (retry later), not a 500. */
-  private async query<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.read(work);
-    } catch (error) {
-      this.logger.error(`task query failed: ${error instanceof Error ? error.message : String(error)}`);
-      throw new ServiceUnavailableException({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: 'storage unavailable; try again later',
-      });
-    }
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 
@@ -8,6 +8,40 @@ interface Queued {
   work: Work<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+/**
+ * PostgreSQL: runs work on one pooled connection of its own (in a transaction when asked). After a
+ * failure the connection is destroyed rather than returned: a statement cut off by `query_timeout` may
+ * still be running on it (or the network may be gone), and a reused connection would queue every later
+ * request behind it, so the app would keep failing after the database came back. Closing it also rolls
+ * the transaction back on the server.
+ */
+async function onOwnConnection<T>(dataSource: DataSource, work: Work<T>, transactional: boolean): Promise<T> {
+  const runner = dataSource.createQueryRunner() as ReturnType<DataSource['createQueryRunner']> & {
+    releasePostgresConnection(error?: Error): Promise<void>;
+  };
+  try {
+    if (transactional) await runner.startTransaction();
+    const result = await work(runner.manager);
+    if (transactional) await runner.commitTransaction();
+    await runner.release();
+    return result;
+  } catch (error) {
+    await runner.releasePostgresConnection(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+
+/**
+ * Runs read-only work. On PostgreSQL it gets a pooled connection of its own, discarded if the work fails
+ * (so a timed-out statement never poisons the pool); on SQLite it reads on the shared connection.
+ *
+ * @example
+ * const n = await readOnOwnConnection(dataSource, (em) => em.getRepository(DeliveryEntity).count());
+ */
+export function readOnOwnConnection<T>(dataSource: DataSource, work: Work<T>): Promise<T> {
+  return dataSource.options.type === 'postgres' ? onOwnConnection(dataSource, work, false) : work(dataSource.manager);
 }
 
 /** Most works one SQLite transaction takes; bounds the time a batch holds the connection. */
@@ -32,6 +66,7 @@ const MAX_BATCH = 256;
 export class WriteTransactions {
   /** True when the database allows concurrent writers with row locks (PostgreSQL). */
   readonly concurrent: boolean;
+  private readonly logger = new Logger('RecordingCallback');
   private readonly queue: Queued[] = [];
   private draining = false;
 
@@ -40,7 +75,7 @@ export class WriteTransactions {
   }
 
   run<T>(work: Work<T>): Promise<T> {
-    if (this.concurrent) return this.pooled(work, true);
+    if (this.concurrent) return onOwnConnection(this.dataSource, work, true);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (!this.draining) void this.drain();
@@ -48,14 +83,34 @@ export class WriteTransactions {
   }
 
   /**
-   * Runs read-only work outside any transaction. On PostgreSQL it gets its own pooled connection, which
-   * is discarded when the work fails (see {@link pooled}); on SQLite it reads on the shared connection.
+   * Runs read-only work outside any transaction; see {@link readOnOwnConnection}.
    *
    * @example
    * const task = await writes.read((em) => em.getRepository(RecordingTaskEntity).findOneBy({ taskId }));
    */
   read<T>(work: Work<T>): Promise<T> {
-    return this.concurrent ? this.pooled(work, false) : work(this.dataSource.manager);
+    return readOnOwnConnection(this.dataSource, work);
+  }
+
+  /**
+   * For request handlers: runs `work` as a read (or, with `write`, a transaction), and turns a database
+   * failure into 503 so clients retry later instead of seeing a 500. HTTP errors thrown by the work pass.
+   *
+   * @example
+   * return this.db.forRequest('task query', (em) => em.getRepository(RecordingTaskEntity).findOneBy({ taskId }));
+   */
+  async forRequest<T>(what: string, work: Work<T>, write = false): Promise<T> {
+    try {
+      return await (write ? this.run(work) : this.read(work));
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      this.logger.error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ServiceUnavailableException({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'storage unavailable; try again later',
+      });
+    }
   }
 
   /**
@@ -119,28 +174,6 @@ export class WriteTransactions {
       }
     } finally {
       this.draining = false;
-    }
-  }
-
-  /**
-   * PostgreSQL: one pooled connection per work. After a failure the connection is destroyed rather than
-   * returned: a statement cut off by `query_timeout` may still be running on it (or the network may be
-   * gone), and a reused connection would queue every later request behind it, so the app would keep
-   * answering 503 after the database came back. Closing it also rolls the transaction back server-side.
-   */
-  private async pooled<T>(work: Work<T>, transactional: boolean): Promise<T> {
-    const runner = this.dataSource.createQueryRunner() as ReturnType<DataSource['createQueryRunner']> & {
-      releasePostgresConnection(error?: Error): Promise<void>;
-    };
-    try {
-      if (transactional) await runner.startTransaction();
-      const result = await work(runner.manager);
-      if (transactional) await runner.commitTransaction();
-      await runner.release();
-      return result;
-    } catch (error) {
-      await runner.releasePostgresConnection(error instanceof Error ? error : new Error(String(error)));
-      throw error;
     }
   }
 
