@@ -8,3 +8,5 @@ import { Deliveries1764300000001 } from './1764300000001-deliveries';
  * new DataSource({ type: 'postgres', url, migrations: [...RECORDING_CALLBACK_MIGRATIONS] });
  */
 export const RECORDING_CALLBACK_MIGRATIONS = [InitialSchema1764300000000, Deliveries1764300000001];
+
+export { runMigrationsLocked } from './run-migrations-locked';
