@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { EVENT_LISTENER_METADATA } from '@nestjs/event-emitter';
 import { RecordingEvents } from './recording-events';
 
 /**
@@ -16,6 +15,12 @@ export interface RecordingHandler {
 }
 
 const NAMES = new Set<string>(Object.values(RecordingEvents));
+
+/**
+ * The metadata key `@OnEvent` writes. @nestjs/event-emitter 12 exports it under this name, but 3.x (the
+ * NestJS 11 line) does not export it at all, so it is spelled out here to serve both.
+ */
+const EVENT_LISTENER_METADATA = 'EVENT_LISTENER_METADATA';
 
 /**
  * Finds the app's `@OnEvent(RecordingEvents.…)` methods (static providers and controllers), so the
