@@ -37,7 +37,8 @@ export function databaseOptions(env: {
   }
   const database = env.sqlitePath ?? 'data/recordings.sqlite';
   if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
-  return { ...common, type: 'better-sqlite3', database, enableWAL: true, timeout: 5000 };
+  // better-sqlite3 waits for a lock synchronously, blocking the event loop: keep the busy timeout short.
+  return { ...common, type: 'better-sqlite3', database, enableWAL: true, timeout: 1000 };
 }
 
 /** DataSource for `typeorm migration:run -d dist/ormconfig.js`, configured from the environment. */

@@ -17,6 +17,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { DataSource } from 'typeorm';
+import { replayStatement } from '../src/recording-callback/delivery/replay-statement';
 
 const STATUSES = ['pending', 'failed', 'delivered', 'dead'] as const;
 type Status = (typeof STATUSES)[number];
@@ -262,22 +263,16 @@ async function list(ds: DataSource, args: Args): Promise<void> {
 async function replay(ds: DataSource, args: Args): Promise<void> {
   const now = Date.now();
   const pg = ds.options.type === 'postgres';
-  const empty = pg ? `'[]'::jsonb` : `'[]'`;
   const where = args.id !== undefined ? 'id = ?' : `status = ?${args.task ? ' AND task_id = ?' : ''}`;
   const filter = args.id !== undefined ? [args.id] : [args.status, ...(args.task ? [args.task] : [])];
-  // One statement: atomic, and on SQLite it takes the write lock first, so it waits for a running app
-  // instead of failing. A fully delivered delivery forgets its handlers, so all of them run again.
-  const rows: Array<Record<string, unknown>> = await ds.query(
-    sql(
-      ds,
-      `UPDATE recording_deliveries
-         SET succeeded_handlers = CASE WHEN status = 'delivered' THEN ${empty} ELSE succeeded_handlers END,
-             status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
-       WHERE ${where}
-       RETURNING id, task_id, event_type`,
-    ),
-    [now, now, ...filter],
-  );
+  // One statement, the same as the HTTP replay: atomic, and on SQLite it takes the write lock first, so
+  // it waits for a running app instead of failing. Deliveries running right now are left alone.
+  const rows: Array<Record<string, unknown>> = await ds.query(sql(ds, replayStatement(pg, where)), [
+    now,
+    now,
+    ...filter,
+    now,
+  ]);
   // PostgreSQL answers an UPDATE … RETURNING with [rows, count] through TypeORM.
   const replayed = (pg && Array.isArray(rows[0]) ? (rows[0] as unknown as Array<Record<string, unknown>>) : rows).map(
     (r) => ({

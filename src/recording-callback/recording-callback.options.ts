@@ -66,6 +66,10 @@ export interface RecordingDeliveryOptions {
   pollIntervalMs?: number;
   /** On shutdown, how long running deliveries may take to finish (default 10000 ms). */
   shutdownGraceMs?: number;
+  /** A handler call that takes longer counts as failed (default: half of `leaseMs`, at most 60000 ms). */
+  handlerTimeoutMs?: number;
+  /** Claims and deliveries running at once in one instance (default 16). */
+  concurrency?: number;
 }
 
 /**
@@ -190,7 +194,20 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     leaseMs: count('delivery.leaseMs', d.leaseMs, 5 * 60_000, 1),
     pollIntervalMs: count('delivery.pollIntervalMs', d.pollIntervalMs, 1000, 0),
     shutdownGraceMs: count('delivery.shutdownGraceMs', d.shutdownGraceMs, 10_000, 0),
+    handlerTimeoutMs: 0,
+    concurrency: count('delivery.concurrency', d.concurrency, 16, 1),
   };
+  // Past its lease a delivery may be taken over by another instance while the handler still runs, so
+  // a handler must give up well before the lease ends.
+  delivery.handlerTimeoutMs = count(
+    'delivery.handlerTimeoutMs',
+    d.handlerTimeoutMs,
+    Math.max(1, Math.min(60_000, Math.floor(delivery.leaseMs / 2))),
+    1,
+  );
+  if (delivery.handlerTimeoutMs >= delivery.leaseMs) {
+    throw new RecordingCallbackOptionsError('delivery.handlerTimeoutMs', 'must be below delivery.leaseMs');
+  }
   const w = raw.watchdog ?? {};
   const watchdog = {
     stallAfterSeconds: count('watchdog.stallAfterSeconds', w.stallAfterSeconds, 3 * 3600, 1),

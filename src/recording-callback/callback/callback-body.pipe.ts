@@ -12,7 +12,12 @@ import { parseRecordingCallback } from '../protocol/parse-callback';
 export class CallbackBodyPipe implements PipeTransform<unknown, RecordingCallbackDto> {
   transform(body: unknown): RecordingCallbackDto {
     const parsed = parseRecordingCallback(body);
-    if (parsed.ok) return parsed.dto;
+    if (parsed.ok) {
+      // Checked by the guard already; handlers never need it, and in MD5 mode it works as a bearer
+      // token until it expires, so it must not travel on to them (or into their logs).
+      delete parsed.dto.auth_sign;
+      return parsed.dto;
+    }
     throw new BadRequestException({
       statusCode: 400,
       error: 'Bad Request',

@@ -1,4 +1,4 @@
-import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { DeliveryContext } from '../delivery/delivery-context';
 import type { IngestOutcome } from '../delivery/ingest-outcome';
@@ -32,8 +32,6 @@ const FILE_COLUMNS =
  */
 @Injectable()
 export class IngestService {
-  private readonly logger = new Logger('RecordingCallback');
-
   constructor(
     private readonly writes: WriteTransactions,
     private readonly deliveries: DeliveryWorker,
@@ -45,19 +43,13 @@ export class IngestService {
     const key = dedupeKey(raw);
     const { auth_sign: _omitted, ...payload } = raw;
     const payloadJson = JSON.stringify(payload);
-    try {
-      return await this.writes.run((em) => this.apply(em, callback, payloadJson, key, receivedAt));
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.logger.error(`storing callback for task ${callback.task_id} failed: ${message}`);
-      throw new ServiceUnavailableException({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        // Usually nothing was stored; if the connection broke during COMMIT it was, and a resend is
-        // answered "duplicate". Either way sending it again is safe.
-        message: 'storage unavailable; send the callback again',
-      });
-    }
+    // A storage failure is a 503. Usually nothing was stored; if the connection broke during COMMIT it
+    // was, and the resend is answered "duplicate". Either way sending it again is safe.
+    return this.writes.forRequest(
+      `storing callback for task ${callback.task_id}`,
+      (em) => this.apply(em, callback, payloadJson, key, receivedAt),
+      true,
+    );
   }
 
   private async apply(
@@ -83,6 +75,13 @@ export class IngestService {
       `SELECT ${TASK_COLUMNS} FROM recording_tasks WHERE task_id = ?${w.concurrent ? ' FOR UPDATE' : ''}`,
       [taskId],
     );
+
+    // Keys are chosen by publish_domain, so a callback signed for one domain must not touch another
+    // domain's task: a task keeps the domain, app and stream of its first callback.
+    if (row.status !== null) {
+      const fields = (['publish_domain', 'app', 'stream'] as const).filter((f) => row[f] !== callback[f]);
+      if (fields.length) return { result: 'mismatch', fields };
+    }
 
     const [duplicate] = await w.rows<{ id: number }>(em, 'SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [
       key,
@@ -147,7 +146,7 @@ export class IngestService {
       context,
       callback,
     });
-    return { result: 'accepted', callbackId, callback, task, file: fileState, transition, receivedAt, delivery };
+    return { result: 'accepted', callbackId, delivery };
   }
 
   private async applyFile(

@@ -1,4 +1,14 @@
-import { Body, Controller, HttpCode, Post, Req, Type, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpCode,
+  Post,
+  Req,
+  Type,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { DeliveryWorker } from '../delivery/delivery-worker.service';
 import { ApiReceiveRecordingCallback, ApiRecordingCallbackController } from '../openapi/api-docs.decorators';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
@@ -47,6 +57,16 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
       @Req() request: { body: Record<string, unknown> },
     ): Promise<CallbackAnswer> {
       const outcome = await this.ingest.ingest(callback, request.body);
+      if (outcome.result === 'mismatch') {
+        // The exception filter logs it as an invalid callback.
+        const problem = 'differs from the task this task_id belongs to';
+        throw new BadRequestException({
+          statusCode: 400,
+          error: 'Bad Request',
+          message: `invalid callback: ${outcome.fields.join(', ')} ${problem}`,
+          fields: Object.fromEntries(outcome.fields.map((f) => [f, [`${f} ${problem}`]])),
+        });
+      }
       this.telemetry.callback({
         result: outcome.result,
         status: 200,
@@ -58,7 +78,7 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
       });
       // Handlers run after the commit made the callback and its delivery durable; they never change
       // this answer, and a failure is retried from the stored delivery.
-      if (outcome.result === 'accepted') void this.deliveries.start(outcome.task.taskId, outcome.delivery);
+      if (outcome.result === 'accepted') void this.deliveries.kick(callback.task_id, outcome.delivery);
       return { result: outcome.result, callbackId: outcome.callbackId };
     }
   }

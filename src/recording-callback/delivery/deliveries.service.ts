@@ -1,10 +1,11 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { WriteTransactions } from '../tasks/write-transactions';
 import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 import { DeliveryWorker } from './delivery-worker.service';
+import { MAX_DELIVERY_ID, replayStatement } from './replay-statement';
 
 /**
  * A delivery as the operations API shows it.
@@ -61,7 +62,7 @@ export class DeliveriesService {
 
   async list(q: { status?: DeliveryStatus; taskId?: string; limit?: number; cursor?: string }) {
     const limit = q.limit ?? 20;
-    if (q.cursor !== undefined && !/^\d{1,10}$/.test(q.cursor)) {
+    if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= MAX_DELIVERY_ID)) {
       throw new BadRequestException({
         statusCode: 400,
         error: 'Bad Request',
@@ -88,36 +89,28 @@ export class DeliveriesService {
    * except for a delivery that was fully delivered, which is handed to every handler again.
    */
   async replay(id: number): Promise<DeliveryView> {
+    const notFound = () => new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no delivery ${id}` });
+    if (id > MAX_DELIVERY_ID) throw notFound();
     const now = this.options.now();
-    const row = await this.writes.forRequest(
+    const w = this.writes;
+    const row = await w.forRequest(
       'delivery replay',
       async (em) => {
-        const found = await em.getRepository(DeliveryEntity).findOneBy({ id });
-        if (!found) return undefined;
-        const succeeded = found.status === 'delivered' ? [] : found.succeededHandlers;
-        await em.getRepository(DeliveryEntity).update(
-          { id },
-          {
-            status: 'pending',
-            attempts: 0,
-            nextAttemptAt: now,
-            succeededHandlers: succeeded as never,
-            updatedAt: now,
-          },
-        );
-        return {
-          ...found,
-          status: 'pending' as const,
-          attempts: 0,
-          nextAttemptAt: now,
-          succeededHandlers: succeeded,
-          updatedAt: now,
-        };
+        const [replayed] = await w.rows(em, replayStatement(w.concurrent, 'id = ?'), [now, now, id, now]);
+        return replayed ? em.getRepository(DeliveryEntity).findOneByOrFail({ id }) : undefined;
       },
       true,
     );
-    if (!row) throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no delivery ${id}` });
-    void this.worker.kick(row.taskId);
-    return toView(row);
+    if (row) {
+      void this.worker.kick(row.taskId);
+      return toView(row);
+    }
+    const exists = await w.forRequest('delivery replay', (em) => em.getRepository(DeliveryEntity).existsBy({ id }));
+    if (!exists) throw notFound();
+    throw new ConflictException({
+      statusCode: 409,
+      error: 'Conflict',
+      message: `delivery ${id} is running now; replay it once it has finished`,
+    });
   }
 }

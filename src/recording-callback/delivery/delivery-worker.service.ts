@@ -25,7 +25,7 @@ import {
  * A delivery claimed by this instance, ready to run.
  *
  * @example
- * if (outcome.delivery) worker.start(outcome.delivery);
+ * if (outcome.result === 'accepted') void worker.kick(dto.task_id, outcome.delivery);
  */
 export interface DeliveryRow {
   id: number;
@@ -54,6 +54,48 @@ export interface NewDelivery {
 }
 
 const OPEN = `status IN ('pending', 'failed')`;
+
+/** One task's delivery loop in this process. */
+interface DrainState {
+  /** Set by kick(): look once more before stopping. */
+  again: boolean;
+  /** The last claim found nothing. */
+  idle: boolean;
+  /** Deliveries claimed at ingest, to run before claiming more. */
+  claimed: DeliveryRow[];
+  done: Promise<void>;
+}
+
+/** Counting semaphore: at most `size` claims or deliveries run at once in this process. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async use<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
+/** Rejects when `work` takes longer than `ms`; the work itself cannot be stopped, only abandoned. */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`handler timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 function toRow(r: Record<string, unknown>): DeliveryRow {
   const succeeded = r.succeeded_handlers;
@@ -86,7 +128,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   /** Lease owner name of this process. */
   readonly instanceId = randomUUID();
   private readonly logger = new Logger('RecordingDelivery');
-  private readonly draining = new Map<string, { again: boolean; claimed: DeliveryRow[]; done: Promise<void> }>();
+  private readonly draining = new Map<string, DrainState>();
+  private readonly slots: Slots;
   private timer?: NodeJS.Timeout;
   private started = false;
   private stopping = false;
@@ -96,7 +139,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     private readonly registry: RecordingHandlerRegistry,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
     private readonly telemetry: RecordingTelemetry,
-  ) {}
+  ) {
+    this.slots = new Slots(options.delivery.concurrency);
+  }
 
   onApplicationBootstrap(): void {
     // Listeners exist only now; deliveries stored before (or by a previous run) start here.
@@ -179,14 +224,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   /**
-   * After commit: runs a delivery that {@link store} claimed, then the task's later ones; or, when
-   * nothing was claimed, makes sure the task's queue moves.
+   * Starts (or continues) delivering a task's open deliveries in order, beginning with `claimed` when
+   * {@link store} claimed one after commit; returns when none is claimable.
    */
-  start(taskId: string, claimed?: DeliveryRow): Promise<void> {
-    return this.kick(taskId, claimed);
-  }
-
-  /** Starts (or continues) delivering a task's open deliveries in order; returns when none is claimable. */
   kick(taskId: string, claimed?: DeliveryRow): Promise<void> {
     if (!this.started || this.stopping) return Promise.resolve();
     const current = this.draining.get(taskId);
@@ -195,9 +235,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       if (claimed) current.claimed.push(claimed);
       return current.done;
     }
-    const state = { again: false, claimed: claimed ? [claimed] : [], done: Promise.resolve() };
-    state.done = this.drain(taskId, state).finally(() => this.draining.delete(taskId));
+    const state: DrainState = { again: true, idle: false, claimed: claimed ? [claimed] : [], done: Promise.resolve() };
     this.draining.set(taskId, state);
+    state.done = this.drain(taskId, state);
     return state.done;
   }
 
@@ -206,11 +246,15 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     if (!this.started || this.stopping) return;
     try {
       const now = this.options.now();
-      const due = await this.writes.run((em) =>
+      // Only a task's oldest open delivery can run, so only those are looked at: a task held back by a
+      // delivery in backoff must not crowd out one that is ready.
+      const due = await this.writes.read((em) =>
         this.writes.rows<{ task_id: string }>(
           em,
-          `SELECT DISTINCT task_id FROM recording_deliveries WHERE ${OPEN} AND next_attempt_at <= ?
-           AND (lease_until IS NULL OR lease_until < ?) LIMIT 100`,
+          `SELECT d.task_id FROM recording_deliveries d
+           WHERE d.${OPEN} AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
+             AND d.id = (SELECT MIN(o.id) FROM recording_deliveries o WHERE o.task_id = d.task_id AND o.${OPEN})
+           ORDER BY d.next_attempt_at LIMIT 100`,
           [now, now],
         ),
       );
@@ -220,19 +264,40 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private async drain(taskId: string, state: { again: boolean; claimed: DeliveryRow[] }): Promise<void> {
+  private async drain(taskId: string, state: DrainState): Promise<void> {
     try {
       for (;;) {
-        if (this.stopping && !state.claimed.length) return;
+        // Deciding to stop and leaving the map happen in one synchronous step, so a kick() can never
+        // hand a claimed delivery to a loop that has already ended.
+        const finished = !state.again && state.idle;
+        if (!state.claimed.length && (this.stopping || finished)) {
+          this.draining.delete(taskId);
+          return;
+        }
         state.again = false;
-        const row = state.claimed.shift() ?? (await this.claim(taskId));
-        if (row) await this.deliver(row);
-        else if (!state.again) return;
+        state.idle = false;
+        const row = state.claimed.shift() ?? (await this.slots.use(() => this.claim(taskId)));
+        if (row) await this.slots.use(() => this.deliver(row));
+        else state.idle = true;
       }
     } catch (e) {
-      // The database failed: the poll picks the task up again later.
+      this.draining.delete(taskId);
+      // The database failed: free what this loop held, so the poll (here or elsewhere) picks it up later.
+      const held = state.claimed.splice(0).map((r) => r.id);
       this.logger.warn(`delivery of task ${taskId} interrupted: ${errorText(e)}`);
+      if (held.length) await this.release(held).catch(() => undefined);
     }
+  }
+
+  private async release(ids: number[]): Promise<void> {
+    await this.writes.run((em) =>
+      this.writes.rows(
+        em,
+        `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL
+         WHERE lease_owner = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+        [this.instanceId, ...ids],
+      ),
+    );
   }
 
   private async claim(taskId: string): Promise<DeliveryRow | undefined> {
@@ -281,7 +346,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async loadCallback(callbackId: number): Promise<RecordingCallbackDto> {
-    const stored = await this.writes.run((tx) =>
+    const stored = await this.writes.read((tx) =>
       this.writes.rows<{ payload: unknown }>(tx, `SELECT payload FROM recording_callbacks WHERE id = ?`, [callbackId]),
     );
     const parsed = parseRecordingCallback(this.writes.readJson(stored[0]?.payload));
@@ -301,7 +366,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
           const id = `${handler.id}@${event}`;
           if (succeeded.has(id)) continue;
           try {
-            await handler.invoke(payload);
+            await within(this.options.delivery.handlerTimeoutMs, handler.invoke(payload));
             succeeded.add(id);
           } catch (e) {
             errors.push(`${id}: ${errorText(e)}`);

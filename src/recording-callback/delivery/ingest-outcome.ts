@@ -1,23 +1,13 @@
-import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
-import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
 import type { DeliveryRow } from './delivery-worker.service';
 
 /**
- * What storing one callback produced: a duplicate, or the stored id with the task's new state.
+ * What storing one callback produced: stored (with the delivery this instance claimed, if any), a
+ * duplicate of a stored one, or refused because its task belongs to another domain, app or stream.
  *
  * @example
- * if (outcome.result === 'accepted') worker.start(outcome.task.taskId, outcome.delivery);
+ * if (outcome.result === 'accepted') void worker.kick(dto.task_id, outcome.delivery);
  */
 export type IngestOutcome =
+  | { result: 'accepted'; callbackId: number; delivery?: DeliveryRow }
   | { result: 'duplicate'; callbackId: number }
-  | {
-      result: 'accepted';
-      callbackId: number;
-      callback: RecordingCallbackDto;
-      task: TaskState;
-      file: FileState | null;
-      transition: TaskTransition | null;
-      receivedAt: Date;
-      /** The delivery, when this instance claimed it in the same transaction. */
-      delivery?: DeliveryRow;
-    };
+  | { result: 'mismatch'; fields: string[] };

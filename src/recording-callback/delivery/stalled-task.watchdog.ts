@@ -103,7 +103,7 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
       this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);
     await Promise.all(
       flagged.map((id) =>
-        this.worker.start(
+        this.worker.kick(
           id,
           toStart.find((d) => d.taskId === id),
         ),

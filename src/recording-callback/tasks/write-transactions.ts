@@ -123,7 +123,9 @@ export class WriteTransactions {
   async rows<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[]): Promise<R[]> {
     let n = 0;
     const text = this.concurrent ? sql.replace(/\?/g, () => `$${++n}`) : sql;
-    const result = await em.queryRunner!.query(text, params, true);
+    // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
+    const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
+    const result = await runner.query(text, params, true);
     return (result.records ?? []) as R[];
   }
 
@@ -162,14 +164,28 @@ export class WriteTransactions {
           continue;
         }
         const results: unknown[] = [];
+        let workFailed = false;
         try {
           await this.sqliteTransaction(async (em) => {
-            for (const item of batch) results.push(await item.work(em));
+            for (const item of batch) {
+              try {
+                results.push(await item.work(em));
+              } catch (error) {
+                workFailed = true;
+                throw error;
+              }
+            }
           });
           batch.forEach((item, i) => item.resolve(results[i]));
-        } catch {
-          // Rolled back as a whole: give each work its own transaction and its own outcome.
-          for (const item of batch) await this.runAlone(item);
+        } catch (error) {
+          if (workFailed) {
+            // One work failed and took the others down with it: give each its own transaction and outcome.
+            for (const item of batch) await this.runAlone(item);
+          } else {
+            // BEGIN or COMMIT failed (the file is locked or unwritable): retrying each work would only
+            // wait the busy timeout again and again, so the whole batch fails at once.
+            for (const item of batch) item.reject(error);
+          }
         }
       }
     } finally {
