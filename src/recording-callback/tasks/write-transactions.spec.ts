@@ -1,0 +1,80 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+import { WriteTransactions } from './write-transactions';
+
+/** Counts the statements TypeORM runs. */
+class StatementLog implements TypeOrmLogger {
+  readonly statements: string[] = [];
+  logQuery(query: string): void {
+    this.statements.push(query);
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+describe('WriteTransactions on SQLite (group commit)', () => {
+  let dir: string;
+  let file: string;
+  let dataSource: DataSource;
+  let log: StatementLog;
+  let writes: WriteTransactions;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rc-wt-'));
+    file = join(dir, 'db.sqlite');
+    log = new StatementLog();
+    dataSource = await new DataSource({
+      type: 'better-sqlite3',
+      database: file,
+      enableWAL: true,
+      timeout: 50,
+      logging: ['query'],
+      logger: log,
+    }).initialize();
+    await dataSource.query('CREATE TABLE t (id integer PRIMARY KEY, v text NOT NULL)');
+    writes = new WriteTransactions(dataSource);
+  });
+  afterEach(async () => {
+    await dataSource.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const insert = (v: string | null) => (em: Parameters<Parameters<WriteTransactions['run']>[0]>[0]) =>
+    writes.rows(em, 'INSERT INTO t (v) VALUES (?) RETURNING id', [v]);
+
+  it('runs the works queued behind a transaction together in the next one, each resolved after commit', async () => {
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((v) => writes.run(insert(v))));
+    expect(results.map((r) => r.length)).toEqual([1, 1, 1, 1]);
+    expect(log.statements.filter((s) => s === 'BEGIN IMMEDIATE')).toHaveLength(2);
+    expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual(['a', 'b', 'c', 'd'].map((v) => ({ v })));
+  });
+
+  it('when one work of a batch fails, runs the others again alone: they commit, it alone is rejected', async () => {
+    const outcomes = await Promise.allSettled(['a', 'b', null, 'd'].map((v) => writes.run(insert(v))));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'a' }, { v: 'b' }, { v: 'd' }]);
+  });
+
+  it('when the transaction cannot begin (the file is locked), fails the whole batch at once without retrying each', async () => {
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const outcomes = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((v) => writes.run(insert(v))));
+      expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
+      // One attempt for the first work, one for the batch queued behind it: not one more per work.
+      expect(log.statements.filter((s) => s === 'BEGIN IMMEDIATE')).toHaveLength(2);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    await writes.run(insert('after'));
+    expect(await dataSource.query('SELECT v FROM t')).toEqual([{ v: 'after' }]);
+  });
+});
