@@ -26,4 +26,5 @@ export * from './tasks/task-transition.entity';
 export * from './tasks/task.view';
 export * from './tasks/list-tasks.query';
 export * from './tasks/recording-tasks.service';
+export * from './tasks/write-transactions';
 export * from './telemetry/recording-telemetry';

@@ -85,6 +85,8 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     DeliveriesService,
     DeliveryWorker,
     StalledTaskWatchdog,
+    // On SQLite an app's own write transactions must go through this queue too (one shared connection).
+    WriteTransactions,
   ],
 })
 export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {
@@ -103,6 +105,11 @@ export class RecordingCallbackModule extends RecordingCallbackConfigurableModule
   }
 
   onModuleInit(): void {
+    if (this.options.queryGuards.length === 0) {
+      this.logger.warn(
+        'queryGuards is empty: task queries and delivery operations (including replay) are open to anyone who can reach them',
+      );
+    }
     if (this.options.auth === 'none') {
       this.logger.warn(
         'callback authentication is OFF (auth: "none"): anyone who can reach the route can post callbacks',

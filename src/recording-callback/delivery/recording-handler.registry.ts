@@ -54,6 +54,9 @@ export class RecordingHandlerRegistry {
         const metadata = Reflect.getMetadata(EVENT_LISTENER_METADATA, fn) as Array<{ event: unknown }> | undefined;
         for (const { event } of metadata ?? []) {
           for (const name of Array.isArray(event) ? event : [event]) {
+            if (typeof name === 'string' && name.startsWith('recording.') && name.includes('*')) {
+              this.logger.warn(`${wrapper.name}.${method}: wildcard listener ${name} is not called; name each event`);
+            }
             if (typeof name !== 'string' || !NAMES.has(name)) continue;
             if (!wrapper.isDependencyTreeStatic()) {
               this.logger.warn(

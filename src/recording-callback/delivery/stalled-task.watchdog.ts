@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { LessThan, IsNull } from 'typeorm';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
@@ -23,7 +23,7 @@ const WATCHDOG_LOCK = 727_465_301;
  * await watchdog.check(); // what the timer runs every `watchdog.checkIntervalMs`
  */
 @Injectable()
-export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RecordingWatchdog');
   private timer?: NodeJS.Timeout;
 
@@ -44,7 +44,8 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, OnApplicatio
     }
   }
 
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
+    // Before the DataSource closes (onApplicationShutdown), so no check starts on a closing database.
     clearInterval(this.timer);
   }
 

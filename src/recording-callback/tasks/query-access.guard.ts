@@ -21,7 +21,12 @@ export class QueryAccessGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     this.resolved ??= Promise.all(this.options.queryGuards.map((g) => this.resolve(g)));
-    for (const guard of await this.resolved) {
+    // A failed resolution is not kept: the next request tries again.
+    const guards = await this.resolved.catch((error: unknown) => {
+      this.resolved = undefined;
+      throw error;
+    });
+    for (const guard of guards) {
       const allowed = await Promise.resolve(guard.canActivate(context));
       if (!allowed) return false;
     }
