@@ -53,7 +53,8 @@ export class RecordingTasksService {
       if (query.stream !== undefined) qb.andWhere('t.stream = :stream', { stream: query.stream });
       if (query.status !== undefined) qb.andWhere('t.status = :status', { status: query.status });
       if (cursor) {
-        qb.andWhere('(t.created_at < :cAt OR (t.created_at = :cAt AND t.task_id < :cId))', {
+        // A row value, so both databases search the index range instead of filtering every row before it.
+        qb.andWhere('(t.created_at, t.task_id) < (:cAt, :cId)', {
           cAt: cursor.createdAt,
           cId: cursor.taskId,
         });

@@ -158,6 +158,9 @@ export class WriteTransactions {
     this.draining = true;
     try {
       while (this.queue.length) {
+        // Let the event loop read pending requests first: better-sqlite3 runs a whole transaction
+        // within one microtask checkpoint, so without this pause no other work could ever join a batch.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length === 1) {
           await this.runAlone(batch[0]);
