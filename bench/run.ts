@@ -1,0 +1,353 @@
+/**
+ * `npm run bench`: callback ingestion, the module's production host app against the hand-written
+ * baseline (bench/baseline/server.ts), one after the other, under the same autocannon load, on SQLite
+ * and, when DATABASE_URL is set, on PostgreSQL (a throw-away database created from that URL per server).
+ *
+ * Environment (all optional):
+ *   BENCH_DURATION=20  measured seconds per server      BENCH_WARMUP=3      warm-up seconds before it
+ *   BENCH_CONNECTIONS=32                                 BENCH_BODIES        pre-generated bodies
+ *   BENCH_DATABASES=sqlite,postgres                      BENCH_SERVERS=module,baseline
+ *   BENCH_OUT=<dir> (default data/bench/<time>-ingest)   BENCH_KEEP_DB=1     keep databases
+ *   DATABASE_URL=postgres://…  (its server gets throw-away databases; the named database is not touched)
+ * Flags: --profile  profile the module on SQLite with --cpu-prof and print the top costs (no baseline).
+ */
+import { join } from 'node:path';
+import { BenchDatabase, openDeliveries, redact, tableCounts } from './lib/databases';
+import { LoadResult, runLoad } from './lib/load';
+import { RssSampler, memoryOf, sleep } from './lib/proc';
+import {
+  TargetCheck,
+  environment,
+  envNumber,
+  f0,
+  f1,
+  f2,
+  outputDir,
+  printEnvironment,
+  printTargets,
+  table,
+  writeJson,
+} from './lib/report';
+import {
+  ServerKind,
+  SqlStat,
+  callbackLogLines,
+  freshDatabase,
+  newestProfile,
+  sqlStats,
+  startServer,
+} from './lib/servers';
+import { BodyFeed } from './lib/workload';
+import { ProfileWindow, formatProfileSummary, summariseProfile } from './profile-summary';
+
+interface IngestRun {
+  server: ServerKind;
+  database: 'sqlite' | 'postgres';
+  warmup: LoadResult;
+  load: LoadResult;
+  bodiesSent: number;
+  bodiesGeneratedLive: number;
+  peakRssMiB: number;
+  vmHwmMiB: number;
+  openDeliveriesAtStop: number | null;
+  deliveryDrainS: number | null;
+  rows: Record<string, number | null>;
+  callbackLogLines: number | null;
+  logFile: string;
+  profile?: string;
+  /** The measured phase, as milliseconds before the server's exit (to cut its profile to that phase). */
+  profileWindow?: ProfileWindow;
+  /** better-sqlite3 statements over the measured phase (BENCH_SQL_STATS=1, SQLite only). */
+  sql?: { stats: SqlStat[]; seconds: number };
+}
+
+const args = new Set(process.argv.slice(2));
+const PROFILE = args.has('--profile') || process.env.BENCH_PROFILE === '1';
+const DURATION = envNumber('BENCH_DURATION', 20, 1);
+const WARMUP = envNumber('BENCH_WARMUP', 3, 0);
+const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 32, 1);
+const DRAIN_TIMEOUT_S = envNumber('BENCH_DRAIN_TIMEOUT', 60, 0);
+// Enough bodies for 8,000 callbacks/s; a faster server gets more generated on the fly (reported).
+const BODIES = envNumber('BENCH_BODIES', Math.ceil((DURATION + WARMUP) * 8000), 1000);
+
+/** Waits (at most 10 s) until requests still in flight when the load stopped have been stored. */
+async function settle(db: BenchDatabase): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 40; i++) {
+    const n = (await tableCounts(db)).recording_callbacks ?? 0;
+    if (n === last) return;
+    last = n;
+    await sleep(250);
+  }
+}
+
+async function waitForDeliveries(db: BenchDatabase): Promise<{ open: number | null; drainS: number | null }> {
+  const open = await openDeliveries(db);
+  if (open === null) return { open: null, drainS: null };
+  const started = Date.now();
+  let left = open;
+  while (left > 0 && Date.now() - started < DRAIN_TIMEOUT_S * 1000) {
+    await sleep(250);
+    left = (await openDeliveries(db)) ?? 0;
+  }
+  return { open, drainS: left > 0 ? NaN : (Date.now() - started) / 1000 };
+}
+
+async function measure(
+  server: ServerKind,
+  database: 'sqlite' | 'postgres',
+  feed: BodyFeed,
+  out: string,
+  adminUrl?: string,
+): Promise<IngestRun> {
+  const label = `${server}_${database === 'sqlite' ? 'sqlite' : 'pg'}`;
+  const db = await freshDatabase(database, label, adminUrl);
+  const logFile = join(out, `${server}-${database}.log`);
+  const profileDir = PROFILE ? join(out, 'profile') : undefined;
+  const proc = await startServer(server, db, logFile, { profileDir }).catch(async (error: unknown) => {
+    await db.dispose();
+    throw error;
+  });
+  const sampler = new RssSampler(proc.pid).start();
+  try {
+    feed.reset();
+    const spec = {
+      port: proc.port,
+      method: 'POST' as const,
+      path: '/recording-callbacks',
+      body: () => feed.next(),
+      connections: CONNECTIONS,
+    };
+    process.stdout.write(`${server} on ${database}: warm-up ${WARMUP} s… `);
+    const warmup = WARMUP > 0 ? await runLoad({ ...spec, durationS: WARMUP }) : emptyLoad();
+    const since = Date.now();
+    process.stdout.write(`measuring ${DURATION} s… `);
+    const load = await runLoad({ ...spec, durationS: DURATION });
+    const until = Date.now();
+    const peakRssMiB = sampler.maxSince(since);
+    await settle(db);
+    const { open, drainS } = await waitForDeliveries(db);
+    const rows = await tableCounts(db);
+    const vmHwmMiB = memoryOf(proc.pid)?.hwmMiB ?? NaN;
+    console.log(`${f0(load.okPerSecond)} callbacks/s, p99 ${f1(load.latencyMs.p99)} ms`);
+    await proc.stop();
+    let profile: string | undefined;
+    let profileWindow: ProfileWindow | undefined;
+    if (profileDir && proc.exitedAt) {
+      profile = newestProfile(profileDir);
+      profileWindow = { fromMsBeforeEnd: proc.exitedAt - since, toMsBeforeEnd: proc.exitedAt - until };
+    }
+    return {
+      server,
+      database,
+      warmup,
+      load,
+      bodiesSent: feed.used,
+      bodiesGeneratedLive: feed.overflow,
+      peakRssMiB,
+      vmHwmMiB,
+      openDeliveriesAtStop: open,
+      deliveryDrainS: drainS,
+      rows,
+      callbackLogLines: server === 'module' ? callbackLogLines(logFile) : null,
+      logFile,
+      profile,
+      profileWindow,
+      sql:
+        process.env.BENCH_SQL_STATS === '1' && database === 'sqlite'
+          ? { stats: sqlStats(logFile, since + 1000, until), seconds: Math.floor((until - since) / 1000) - 1 }
+          : undefined,
+    };
+  } finally {
+    sampler.stop();
+    await proc.stop();
+    await db.dispose();
+  }
+}
+
+function emptyLoad(): LoadResult {
+  const latencyMs = { mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+  return {
+    connections: 0,
+    durationS: 0,
+    responses: 0,
+    ok2xx: 0,
+    non2xx: 0,
+    statusCounts: {},
+    errors: 0,
+    timeouts: 0,
+    okPerSecond: 0,
+    latencyMs,
+    autocannonP99: 0,
+  };
+}
+
+function printRuns(runs: IngestRun[]): void {
+  const rows = runs.map((r) => [
+    `${r.server} (${r.database})`,
+    f0(r.load.okPerSecond),
+    f2(r.load.latencyMs.p50),
+    f2(r.load.latencyMs.p99),
+    f1(r.load.latencyMs.max),
+    r.load.non2xx,
+    r.load.errors + r.load.timeouts,
+    f0(r.peakRssMiB),
+    f0(r.vmHwmMiB),
+    r.openDeliveriesAtStop === null ? '-' : `${r.openDeliveriesAtStop} / ${f1(r.deliveryDrainS ?? NaN)} s`,
+  ]);
+  console.log(
+    '\n' +
+      table(
+        [
+          'server',
+          'callbacks/s',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'non-2xx',
+          'errors',
+          'peak RSS MiB',
+          'VmHWM MiB',
+          'deliveries open / drain',
+        ],
+        rows,
+      ),
+  );
+  for (const r of runs) {
+    const codes = Object.entries(r.load.statusCounts)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(' ');
+    const rowText = Object.entries(r.rows)
+      .filter(([, n]) => n !== null)
+      .map(([t, n]) => `${t.replace('recording_', '')} ${n}`)
+      .join(', ');
+    console.log(
+      `  ${r.server} (${r.database}): statuses ${codes || '-'}; sent ${r.bodiesSent} bodies` +
+        `${r.bodiesGeneratedLive ? ` (${r.bodiesGeneratedLive} generated during the run)` : ''}; rows: ${rowText}` +
+        `${r.callbackLogLines !== null ? `; ${r.callbackLogLines} callback log lines` : ''}`,
+    );
+  }
+}
+
+function printSql(runs: IngestRun[]): void {
+  for (const r of runs) {
+    if (!r.sql?.stats.length) continue;
+    // Callbacks answered per second over the phase, to express statements per callback.
+    const perSecond = r.load.okPerSecond;
+    const callbacks = perSecond * r.sql.seconds;
+    const totalMs = r.sql.stats.reduce((a, s) => a + s.ms, 0);
+    console.log(
+      `\nSQL of ${r.server} (${r.database}) over ${r.sql.seconds} s: ${f2(totalMs / 1000 / r.sql.seconds)} s per s in ` +
+        `better-sqlite3, ${f0((totalMs * 1000) / callbacks)} µs and ` +
+        `${f1(r.sql.stats.reduce((a, s) => a + s.n, 0) / callbacks)} statements per callback`,
+    );
+    console.log(
+      table(
+        ['statement', 'per callback', 'µs each', 'µs per callback'],
+        r.sql.stats
+          .slice(0, 14)
+          .map((s) => [s.kind, f2(s.n / callbacks), f1((s.ms * 1000) / s.n), f1((s.ms * 1000) / callbacks)]),
+      ),
+    );
+  }
+}
+
+function ratios(runs: IngestRun[], database: 'sqlite' | 'postgres'): { throughput: number; p99: number } | undefined {
+  const m = runs.find((r) => r.server === 'module' && r.database === database);
+  const b = runs.find((r) => r.server === 'baseline' && r.database === database);
+  if (!m || !b) return undefined;
+  return { throughput: m.load.okPerSecond / b.load.okPerSecond, p99: m.load.latencyMs.p99 / b.load.latencyMs.p99 };
+}
+
+async function main(): Promise<void> {
+  const env = environment();
+  printEnvironment(env);
+  const adminUrl = process.env.DATABASE_URL || undefined;
+  const databases = (process.env.BENCH_DATABASES || (adminUrl ? 'sqlite,postgres' : 'sqlite'))
+    .split(',')
+    .map((d) => d.trim()) as Array<'sqlite' | 'postgres'>;
+  if (databases.includes('postgres') && !adminUrl)
+    throw new Error('BENCH_DATABASES includes postgres: set DATABASE_URL');
+  const servers = PROFILE
+    ? (['module'] as ServerKind[])
+    : ((process.env.BENCH_SERVERS || 'module,baseline').split(',') as ServerKind[]);
+  const out = outputDir(PROFILE ? 'profile' : 'ingest');
+  console.log(
+    `ingest: ${servers.join(' then ')} on ${databases.join(', ')}${adminUrl ? ` (PostgreSQL server ${redact(adminUrl)})` : ''}; ` +
+      `${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s measured each; logs and results in ${out}`,
+  );
+  if (process.env.BENCH_MODULE_SCRIPT) console.log(`module: ${process.env.BENCH_MODULE_SCRIPT} (BENCH_MODULE_SCRIPT)`);
+  process.stdout.write(`pre-generating ${BODIES} signed callbacks… `);
+  const feed = new BodyFeed(BODIES);
+  const s = feed.stats;
+  console.log(
+    `${s.tasks} tasks; ${Object.entries(s.byEventType)
+      .map(([t, n]) => `${t} ${((n / s.callbacks) * 100).toFixed(0)}%`)
+      .join(', ')}, duplicates ${((s.duplicates / s.callbacks) * 100).toFixed(1)}%`,
+  );
+
+  const runs: IngestRun[] = [];
+  for (const database of PROFILE ? (['sqlite'] as const) : databases) {
+    for (const server of servers) runs.push(await measure(server, database, feed, out, adminUrl));
+  }
+  printRuns(runs);
+  printSql(runs);
+  console.log(
+    '\nThe module runs as configured by default: it logs one line per callback (to the log file) and hands every ' +
+      'accepted callback to its @OnEvent handlers after commit; the baseline logs nothing and delivers nothing.',
+  );
+
+  const checks: TargetCheck[] = [];
+  for (const database of databases) {
+    const r = ratios(runs, database);
+    if (r) console.log(`ratio module/baseline on ${database}: throughput ${f2(r.throughput)}, p99 ${f2(r.p99)}`);
+  }
+  const sqliteRatio = ratios(runs, 'sqlite');
+  const sqliteModule = runs.find((r) => r.server === 'module' && r.database === 'sqlite');
+  if (!PROFILE) {
+    checks.push({
+      name: `SQLite throughput module/baseline at ${CONNECTIONS} connections`,
+      value: sqliteRatio ? f2(sqliteRatio.throughput) : 'not measured',
+      goal: '>= 0.80',
+      pass: sqliteRatio ? sqliteRatio.throughput >= 0.8 : null,
+    });
+    checks.push({
+      name: `SQLite module p99 at ${CONNECTIONS} connections`,
+      value: sqliteModule ? `${f2(sqliteModule.load.latencyMs.p99)} ms` : 'not measured',
+      goal: '<= 25 ms',
+      pass: sqliteModule ? sqliteModule.load.latencyMs.p99 <= 25 : null,
+    });
+    checks.push({
+      name: 'GET one task p99 at 1,000,000 tasks',
+      value: 'see npm run bench:queries',
+      goal: '< 5 ms',
+      pass: null,
+    });
+    if (CONNECTIONS !== 32) console.log('NOTE: the targets are defined at 32 connections.');
+    printTargets(checks);
+  }
+
+  let profileSummary: string | undefined;
+  if (PROFILE && sqliteModule?.profile) {
+    profileSummary = formatProfileSummary(summariseProfile(sqliteModule.profile, sqliteModule.profileWindow));
+    console.log(
+      `\nCPU profile of the module during the measured ${DURATION} s (${sqliteModule.profile}); ` +
+        'figures above are slowed by profiling.\n',
+    );
+    console.log(profileSummary);
+  }
+  const file = writeJson(out, 'results.json', {
+    kind: PROFILE ? 'profile' : 'ingest',
+    environment: env,
+    settings: { durationS: DURATION, warmupS: WARMUP, connections: CONNECTIONS, bodies: BODIES, workload: feed.stats },
+    runs,
+    ratios: Object.fromEntries(databases.map((d) => [d, ratios(runs, d) ?? null])),
+    targets: checks,
+  });
+  console.log(`\nresults: ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
