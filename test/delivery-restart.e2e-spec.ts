@@ -236,8 +236,19 @@ describe.each(DATABASE_KINDS)('two instances on one database (%s)', (kind) => {
 
   it('never run one delivery, or two deliveries of one task, at the same moment; each handler gets each callback once', async () => {
     const started = Date.now();
-    const bodies = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8'].flatMap((t) => lifecycle(`${kind}-two-${t}`, 2));
-    const ids = await sendConcurrently([a, b], bodies);
+    const lifecycles = ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8'].map((t) => lifecycle(`${kind}-two-${t}`, 2));
+    // Each instance first gets the RECORD_START of half the tasks, so both start delivering (with group
+    // commit one instance could otherwise store, claim and keep every task); then the rest of every
+    // lifecycle goes to both instances at once, so they compete for the same tasks.
+    const ids = await sendConcurrently(
+      [a, b],
+      lifecycles.map((l) => l[0]),
+    );
+    for (const [id, task] of await sendConcurrently(
+      [a, b],
+      lifecycles.flatMap((l) => l.slice(1)),
+    ))
+      ids.set(id, task);
     const all = [...ids.keys()];
     await eventually(() => {
       const lines = readHostLog(log);
