@@ -68,7 +68,7 @@ export interface RecordingDeliveryOptions {
   shutdownGraceMs?: number;
   /** A handler call that takes longer counts as failed (default: half of `leaseMs`, at most 60000 ms). */
   handlerTimeoutMs?: number;
-  /** Claims and deliveries running at once in one instance (default 16). */
+  /** Claims and deliveries running at once in one instance (default 32); 4× as many tasks are held in memory. */
   concurrency?: number;
 }
 
@@ -195,7 +195,7 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     pollIntervalMs: count('delivery.pollIntervalMs', d.pollIntervalMs, 1000, 0),
     shutdownGraceMs: count('delivery.shutdownGraceMs', d.shutdownGraceMs, 10_000, 0),
     handlerTimeoutMs: 0,
-    concurrency: count('delivery.concurrency', d.concurrency, 16, 1),
+    concurrency: count('delivery.concurrency', d.concurrency, 32, 1),
   };
   // Past its lease a delivery may be taken over by another instance while the handler still runs, so
   // a handler must give up well before the lease ends.

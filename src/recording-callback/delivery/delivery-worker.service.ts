@@ -194,7 +194,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     let lease: string | null = null;
     if (this.started && !listened) {
       status = 'delivered';
-    } else if (this.started && !this.stopping) {
+    } else if (this.started && !this.stopping && !this.saturated()) {
+      // When this instance already holds as many task loops as it should, the delivery stays unclaimed
+      // in the database (the poll takes it later) instead of waiting in memory: a sustained burst then
+      // grows the backlog table, not the heap.
       const [open] = await w.rows(em, `SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} LIMIT 1`, [
         d.taskId,
       ]);
@@ -235,6 +238,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       if (claimed) current.claimed.push(claimed);
       return current.done;
     }
+    // Saturated: the poll starts this task later, from the database.
+    if (!claimed && this.saturated()) return Promise.resolve();
     const state: DrainState = { again: true, idle: false, claimed: claimed ? [claimed] : [], done: Promise.resolve() };
     this.draining.set(taskId, state);
     state.done = this.drain(taskId, state);
@@ -258,7 +263,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
           [now, now],
         ),
       );
-      await Promise.all(due.map((r) => this.kick(r.task_id)));
+      const runs = due.map((r) => this.kick(r.task_id));
+      // A full page means more is due: look again as soon as these are under way, not a poll interval later.
+      if (due.length === 100 && !this.saturated()) setImmediate(() => void this.poll());
+      await Promise.all(runs);
     } catch (e) {
       this.logger.warn(`delivery poll failed (will retry): ${errorText(e)}`);
     }
@@ -287,6 +295,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       this.logger.warn(`delivery of task ${taskId} interrupted: ${errorText(e)}`);
       if (held.length) await this.release(held).catch(() => undefined);
     }
+  }
+
+  /** True when this instance runs as many task loops as it should hold in memory. */
+  private saturated(): boolean {
+    return this.draining.size >= this.options.delivery.concurrency * 4;
   }
 
   private async release(ids: number[]): Promise<void> {
