@@ -9,8 +9,7 @@ import { CapturingLogger } from './support/capturing-logger';
 import type { CapturedLog } from './support/capturing-logger';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { startFullHostApp } from './support/dx-host-app';
-import { closeApp } from './support/host-app';
+import { closeApp, startHostApp } from './support/host-app';
 
 interface CallbackLine {
   msg: string;
@@ -43,7 +42,7 @@ describe('callback logs of the host app (sqlite)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startFullHostApp(db, { keys: [KEY_A] }, { logger: logs, openApi: true });
+    app = await startHostApp(db, { keys: [KEY_A] }, { logger: logs, openApi: true });
   });
   afterAll(async () => {
     await closeApp(app);

@@ -4,8 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { RECORDING_EVENT_TYPES, parseRecordingCallback } from '../src/recording-callback';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { startFullHostApp } from './support/dx-host-app';
-import { closeApp } from './support/host-app';
+import { closeApp, startHostApp } from './support/host-app';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -16,7 +15,7 @@ describe('OpenAPI of the host app (sqlite)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startFullHostApp(db, { queryToken: 'query-secret' }, { openApi: true });
+    app = await startHostApp(db, { queryToken: 'query-secret' }, { openApi: true });
     doc = (await request(app.getHttpServer()).get('/docs-json').expect(200).expect('content-type', /json/)).body;
   });
   afterAll(async () => {

@@ -1,9 +1,11 @@
 import { INestApplication } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module';
 import type { HostConfig } from '../../src/host/host-config';
 import { configureHttp } from '../../src/host/http-setup';
+import { setupOpenApi } from '../../src/host/openapi';
 import { KEY_A } from './callbacks';
 import type { TestDatabase } from './databases';
 
@@ -13,7 +15,19 @@ import type { TestDatabase } from './databases';
  * @example
  * const app = await startHostApp(db, { queryToken: 'secret' });
  */
-export async function startHostApp(db: TestDatabase, over: Partial<HostConfig> = {}): Promise<NestExpressApplication> {
+/** Extra settings of {@link startHostApp}. */
+export interface HostAppSettings {
+  /** Serve /docs and /docs-json, as `main.ts` does. */
+  openApi?: boolean;
+  /** Receives every log line from creation on (default: none printed). */
+  logger?: LoggerService;
+}
+
+export async function startHostApp(
+  db: TestDatabase,
+  over: Partial<HostConfig> = {},
+  settings: HostAppSettings = {},
+): Promise<NestExpressApplication> {
   const config: HostConfig = {
     port: 0,
     databaseUrl: db.databaseUrl,
@@ -26,8 +40,12 @@ export async function startHostApp(db: TestDatabase, over: Partial<HostConfig> =
     ...over,
   };
   const app = configureHttp(
-    await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger: false }),
+    await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+      bodyParser: false,
+      logger: settings.logger ?? false,
+    }),
   );
+  if (settings.openApi) setupOpenApi(app, { queryToken: !!config.queryToken });
   await app.init();
   return app;
 }
