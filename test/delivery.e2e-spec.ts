@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CanActivate, ExecutionContext } from '@nestjs/common';
+import type { CanActivate, ExecutionContext, Provider } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
@@ -143,6 +143,15 @@ class OperationsHandlers {
   }
 }
 
+/** An app that listens only to completed files (like the host app's sample handler). */
+@Injectable()
+class FileCompleteOnlyHandlers {
+  constructor(@Inject(PROBE) private readonly probe: Probe) {}
+  @OnEvent(RecordingEvents.FileComplete) onFileComplete(e: RecordingCallbackEvent) {
+    return this.probe.handle('primary', RecordingEvents.FileComplete, e.callbackId, e.task.taskId, e.attempt);
+  }
+}
+
 /** A guard of the app's own, passed as `queryGuards`: needs `x-ops-token: let-me-in`. */
 @Injectable()
 class OpsTokenGuard implements CanActivate {
@@ -199,7 +208,7 @@ describe.each(DATABASE_KINDS)('durable delivery (%s)', (kind) => {
 
   async function launch(
     options: Partial<RecordingCallbackModuleOptions> & { delivery?: RecordingCallbackModuleOptions['delivery'] } = {},
-    settings: { db?: TestDatabase; probe?: Probe; wiring?: Wiring } = {},
+    settings: { db?: TestDatabase; probe?: Probe; wiring?: Wiring; handlers?: Provider[] } = {},
   ): Promise<Running> {
     const db = settings.db ?? (await createTestDatabase(kind));
     if (!settings.db) dbs.push(db);
@@ -216,9 +225,7 @@ describe.each(DATABASE_KINDS)('durable delivery (%s)', (kind) => {
       {
         providers: [
           { provide: PROBE, useValue: probe },
-          PrimaryHandlers,
-          SiblingHandlers,
-          OperationsHandlers,
+          ...(settings.handlers ?? [PrimaryHandlers, SiblingHandlers, OperationsHandlers]),
           OpsTokenGuard,
         ],
       },
@@ -523,6 +530,36 @@ describe.each(DATABASE_KINDS)('durable delivery (%s)', (kind) => {
       const statusSeen = r.probe.of('status', { taskId: task }).map((c) => c.callbackId!);
       expect(statusSeen).toEqual([...statusSeen].sort((a, b) => a - b));
     }
+  });
+
+  it('spends no delivery work on callbacks nobody listens to, so they never crowd out a listened one', async () => {
+    // One delivery at a time and no poll: a worker holds at most 4 task loops, and a delivery it does
+    // not claim at ingest would wait for a poll that never comes.
+    const r = await launch(
+      { delivery: { concurrency: 1, pollIntervalMs: 0 } },
+      { handlers: [FileCompleteOnlyHandlers] },
+    );
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    r.probe.hold = (c) => (c.taskId.endsWith('-first') ? gate : undefined);
+
+    // The first completed file takes the only delivery slot and keeps it.
+    await post(r, eventBody(`${kind}-quiet-first`, 'RECORD_FILE_COMPLETE', 'j1'));
+    await eventually(async () => r.probe.calls.length === 1);
+    // Six callbacks no handler listens to: recorded as delivered, with no task loop waiting for the slot.
+    const unheard = [1, 2, 3, 4, 5, 6].map((i) => `${kind}-quiet-unheard-${i}`);
+    for (const task of unheard) await post(r, startBody(task));
+    // So a listened callback is still claimed at ingest, and runs as soon as the slot is free.
+    await post(r, eventBody(`${kind}-quiet-second`, 'RECORD_FILE_COMPLETE', 'j1'));
+    release();
+    await eventually(async () => r.probe.calls.length === 2, 5000);
+
+    expect(r.probe.calls.map((c) => c.taskId)).toEqual([`${kind}-quiet-first`, `${kind}-quiet-second`]);
+    const { items } = await deliveries(r, { limit: 100 });
+    const unheardRows = items.filter((d) => unheard.includes(d.taskId));
+    expect(unheardRows).toHaveLength(6);
+    expect(unheardRows.every((d) => d.status === 'delivered' && d.attempts === 0)).toBe(true);
+    await settled(r);
   });
 
   it('holds back later deliveries of a task while an earlier one fails, and only of that task', async () => {

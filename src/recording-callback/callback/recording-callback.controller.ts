@@ -78,7 +78,7 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
       });
       // Handlers run after the commit made the callback and its delivery durable; they never change
       // this answer, and a failure is retried from the stored delivery.
-      if (outcome.result === 'accepted') void this.deliveries.kick(callback.task_id, outcome.delivery);
+      if (outcome.result === 'accepted') void this.deliveries.handOver(callback.task_id, outcome.delivery);
       return { result: outcome.result, callbackId: outcome.callbackId };
     }
   }

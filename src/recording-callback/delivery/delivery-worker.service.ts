@@ -25,7 +25,7 @@ import {
  * A delivery claimed by this instance, ready to run.
  *
  * @example
- * if (outcome.result === 'accepted') void worker.kick(dto.task_id, outcome.delivery);
+ * const stored = await worker.store(em, delivery); // stored.state === 'claimed': stored.row
  */
 export interface DeliveryRow {
   id: number;
@@ -52,6 +52,17 @@ export interface NewDelivery {
   context: DeliveryContext;
   callback?: RecordingCallbackDto;
 }
+
+/**
+ * What {@link DeliveryWorker.store} did with a delivery: claimed it for this instance (to run right after
+ * commit), left it pending (a task loop or the poll runs it later), or recorded it as delivered because
+ * no handler listens to its events.
+ *
+ * @example
+ * const stored = await worker.store(em, delivery); // inside the transaction
+ * void worker.handOver(taskId, stored); // after commit
+ */
+export type StoredDelivery = { state: 'claimed'; row: DeliveryRow } | { state: 'pending' } | { state: 'delivered' };
 
 const OPEN = `status IN ('pending', 'failed')`;
 
@@ -179,7 +190,7 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
    * this instance in the same statement and returned, to be run by {@link start} right after commit
    * (saving a claim transaction); otherwise it waits its turn behind the task's older deliveries.
    */
-  async store(em: EntityManager, d: NewDelivery): Promise<DeliveryRow | undefined> {
+  async store(em: EntityManager, d: NewDelivery): Promise<StoredDelivery> {
     const w = this.writes;
     const now = d.context.at.getTime();
     const events =
@@ -221,9 +232,26 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
         now,
       ],
     );
-    if (!lease) return undefined;
+    if (status === 'delivered') return { state: 'delivered' };
+    if (!lease) return { state: 'pending' };
     const { callbackId, taskId, eventType, context, callback } = d;
-    return { id: Number(row.id), callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback };
+    return {
+      state: 'claimed',
+      row: { id: Number(row.id), callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback },
+    };
+  }
+
+  /**
+   * After the commit of {@link store}'s transaction: runs a claimed delivery, or wakes the task's loop
+   * for a pending one. A delivery recorded as delivered needs nothing, so a callback nobody listens to
+   * costs no claim (starting a loop for it would also crowd real work out of the loop limit).
+   *
+   * @example
+   * void worker.handOver(taskId, stored);
+   */
+  handOver(taskId: string, stored: StoredDelivery): Promise<void> {
+    if (stored.state === 'delivered') return Promise.resolve();
+    return this.kick(taskId, stored.state === 'claimed' ? stored.row : undefined);
   }
 
   /**

@@ -8,7 +8,7 @@ import { TaskStatus } from '../tasks/task-status';
 import { WriteTransactions } from '../tasks/write-transactions';
 import type { DeliveryContext } from './delivery-context';
 import { DeliveryWorker } from './delivery-worker.service';
-import type { DeliveryRow } from './delivery-worker.service';
+import type { StoredDelivery } from './delivery-worker.service';
 
 /** Advisory lock key, so that only one PostgreSQL instance runs a check at a time. */
 const WATCHDOG_LOCK = 727_465_301;
@@ -53,7 +53,7 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
   async check(): Promise<string[]> {
     const now = this.options.now();
     const cutoff = new Date(now - this.options.watchdog.stallAfterSeconds * 1000);
-    const toStart: DeliveryRow[] = [];
+    const toStart: Array<[string, StoredDelivery]> = [];
     const flagged = await this.writes.run(async (em) => {
       if (this.writes.concurrent) {
         const [lock] = await this.writes.rows<{ ok: boolean }>(em, 'SELECT pg_try_advisory_xact_lock(?) AS ok', [
@@ -89,27 +89,20 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
           lastEventAt: t.lastEventAt!,
         };
         const context: DeliveryContext = { task, file: null, transition: null, at: new Date(now) };
-        const claimed = await this.worker.store(em, {
+        const stored = await this.worker.store(em, {
           callbackId: null,
           taskId: t.taskId,
           eventType: 'STALLED',
           context,
         });
-        if (claimed) toStart.push(claimed);
+        toStart.push([t.taskId, stored]);
         ids.push(t.taskId);
       }
       return ids;
     });
     if (flagged.length)
       this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);
-    await Promise.all(
-      flagged.map((id) =>
-        this.worker.kick(
-          id,
-          toStart.find((d) => d.taskId === id),
-        ),
-      ),
-    );
+    await Promise.all(toStart.map(([id, stored]) => this.worker.handOver(id, stored)));
     return flagged;
   }
 }
