@@ -9,12 +9,13 @@
  *   BENCH_DATABASES=sqlite,postgres                      BENCH_SERVERS=module,baseline
  *   BENCH_OUT=<dir> (default data/bench/<time>-ingest)   BENCH_KEEP_DB=1     keep databases
  *   DATABASE_URL=postgres://…  (its server gets throw-away databases; the named database is not touched)
- * Flags: --profile  profile the module on SQLite with --cpu-prof and print the top costs (no baseline).
+ * Flags: --profile  profile the module with --cpu-prof and print the top costs (no baseline); on SQLite unless
+ *                    BENCH_DATABASES names the databases.
  */
 import { join } from 'node:path';
 import { BenchDatabase, openDeliveries, redact, tableCounts } from './lib/databases';
 import { LoadResult, runLoad } from './lib/load';
-import { RssSampler, memoryOf, sleep } from './lib/proc';
+import { RssSampler, cpuMsOf, memoryOf, sleep } from './lib/proc';
 import {
   TargetCheck,
   environment,
@@ -49,6 +50,8 @@ interface IngestRun {
   bodiesGeneratedLive: number;
   peakRssMiB: number;
   vmHwmMiB: number;
+  /** The server's CPU time (user + system) over the measured phase, per 2xx answer. */
+  cpuMsPerCallback: number;
   openDeliveriesAtStop: number | null;
   deliveryDrainS: number | null;
   rows: Record<string, number | null>;
@@ -121,9 +124,11 @@ async function measure(
     process.stdout.write(`${server} on ${database}: warm-up ${WARMUP} s… `);
     const warmup = WARMUP > 0 ? await runLoad({ ...spec, durationS: WARMUP }) : emptyLoad();
     const since = Date.now();
+    const cpuBefore = cpuMsOf(proc.pid);
     process.stdout.write(`measuring ${DURATION} s… `);
     const load = await runLoad({ ...spec, durationS: DURATION });
     const until = Date.now();
+    const cpuMsPerCallback = (cpuMsOf(proc.pid) - cpuBefore) / load.ok2xx;
     const peakRssMiB = sampler.maxSince(since);
     await settle(db);
     const { open, drainS } = await waitForDeliveries(db);
@@ -146,6 +151,7 @@ async function measure(
       bodiesGeneratedLive: feed.overflow,
       peakRssMiB,
       vmHwmMiB,
+      cpuMsPerCallback,
       openDeliveriesAtStop: open,
       deliveryDrainS: drainS,
       rows,
@@ -191,6 +197,7 @@ function printRuns(runs: IngestRun[]): void {
     f1(r.load.latencyMs.max),
     r.load.non2xx,
     r.load.errors + r.load.timeouts,
+    f2(r.cpuMsPerCallback),
     f0(r.peakRssMiB),
     f0(r.vmHwmMiB),
     r.openDeliveriesAtStop === null ? '-' : `${r.openDeliveriesAtStop} / ${f1(r.deliveryDrainS ?? NaN)} s`,
@@ -206,6 +213,7 @@ function printRuns(runs: IngestRun[]): void {
           'max ms',
           'non-2xx',
           'errors',
+          'CPU ms/callback',
           'peak RSS MiB',
           'VmHWM MiB',
           'deliveries open / drain',
@@ -252,11 +260,18 @@ function printSql(runs: IngestRun[]): void {
   }
 }
 
-function ratios(runs: IngestRun[], database: 'sqlite' | 'postgres'): { throughput: number; p99: number } | undefined {
+function ratios(
+  runs: IngestRun[],
+  database: 'sqlite' | 'postgres',
+): { throughput: number; p99: number; cpu: number } | undefined {
   const m = runs.find((r) => r.server === 'module' && r.database === database);
   const b = runs.find((r) => r.server === 'baseline' && r.database === database);
   if (!m || !b) return undefined;
-  return { throughput: m.load.okPerSecond / b.load.okPerSecond, p99: m.load.latencyMs.p99 / b.load.latencyMs.p99 };
+  return {
+    throughput: m.load.okPerSecond / b.load.okPerSecond,
+    p99: m.load.latencyMs.p99 / b.load.latencyMs.p99,
+    cpu: m.cpuMsPerCallback / b.cpuMsPerCallback,
+  };
 }
 
 async function main(): Promise<void> {
@@ -287,7 +302,8 @@ async function main(): Promise<void> {
   );
 
   const runs: IngestRun[] = [];
-  for (const database of PROFILE ? (['sqlite'] as const) : databases) {
+  const measured = PROFILE && !process.env.BENCH_DATABASES ? (['sqlite'] as const) : databases;
+  for (const database of measured) {
     for (const server of servers) runs.push(await measure(server, database, feed, out, adminUrl));
   }
   printRuns(runs);
@@ -300,7 +316,11 @@ async function main(): Promise<void> {
   const checks: TargetCheck[] = [];
   for (const database of databases) {
     const r = ratios(runs, database);
-    if (r) console.log(`ratio module/baseline on ${database}: throughput ${f2(r.throughput)}, p99 ${f2(r.p99)}`);
+    if (r)
+      console.log(
+        `ratio module/baseline on ${database}: throughput ${f2(r.throughput)}, p99 ${f2(r.p99)}, ` +
+          `server CPU per callback ${f2(r.cpu)}`,
+      );
   }
   const sqliteRatio = ratios(runs, 'sqlite');
   const sqliteModule = runs.find((r) => r.server === 'module' && r.database === 'sqlite');
@@ -327,14 +347,16 @@ async function main(): Promise<void> {
     printTargets(checks);
   }
 
-  let profileSummary: string | undefined;
-  if (PROFILE && sqliteModule?.profile) {
-    profileSummary = formatProfileSummary(summariseProfile(sqliteModule.profile, sqliteModule.profileWindow));
+  const profileSummaries: Record<string, string> = {};
+  for (const run of PROFILE ? runs : []) {
+    if (!run.profile) continue;
+    const summary = formatProfileSummary(summariseProfile(run.profile, run.profileWindow));
+    profileSummaries[run.database] = summary;
     console.log(
-      `\nCPU profile of the module during the measured ${DURATION} s (${sqliteModule.profile}); ` +
+      `\nCPU profile of the module on ${run.database} during the measured ${DURATION} s (${run.profile}); ` +
         'figures above are slowed by profiling.\n',
     );
-    console.log(profileSummary);
+    console.log(summary);
   }
   const file = writeJson(out, 'results.json', {
     kind: PROFILE ? 'profile' : 'ingest',

@@ -68,6 +68,26 @@ export function memoryOf(pid: number): { rssMiB: number; hwmMiB: number } | unde
   }
 }
 
+/**
+ * CPU time a process has used so far (user + system, from /proc/<pid>/stat), in milliseconds. The
+ * difference over the measured phase divided by the answers is the server's CPU cost per callback, a
+ * figure that depends far less on what else runs on the machine than throughput does.
+ */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ, which Linux fixes at 100 on every common architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Samples a process's RSS at a fixed interval until stopped. */
 export class RssSampler {
   readonly samples: Array<{ t: number; rssMiB: number }> = [];

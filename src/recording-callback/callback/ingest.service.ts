@@ -62,18 +62,15 @@ export class IngestService {
     const w = this.writes;
     const taskId = callback.task_id;
     const at = w.time(receivedAt);
-    // Create-if-missing, then lock: every callback of a task serialises on this row, which makes the
-    // dedupe check race-free and keeps callback ids in the order the task state was reduced.
-    await w.rows(
-      em,
-      `INSERT INTO recording_tasks (task_id, publish_domain, app, stream, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (task_id) DO NOTHING`,
-      [taskId, callback.publish_domain, callback.app, callback.stream, at, at],
-    );
+    // Create-if-missing and lock in one statement: the no-op DO UPDATE (of a column no index holds) takes
+    // the row lock on PostgreSQL, which DO NOTHING would not, and returns the current row. Every callback of a task serialises on this
+    // row, which makes the dedupe below race-free and keeps callback ids in the order the state was reduced.
     const [row] = await w.rows(
       em,
-      `SELECT ${TASK_COLUMNS} FROM recording_tasks WHERE task_id = ?${w.concurrent ? ' FOR UPDATE' : ''}`,
-      [taskId],
+      `INSERT INTO recording_tasks (task_id, publish_domain, app, stream, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (task_id) DO UPDATE SET updated_at = recording_tasks.updated_at
+       RETURNING ${TASK_COLUMNS}`,
+      [taskId, callback.publish_domain, callback.app, callback.stream, at, at],
     );
 
     // Keys are chosen by publish_domain, so a callback signed for one domain must not touch another
@@ -83,18 +80,20 @@ export class IngestService {
       if (fields.length) return { result: 'mismatch', fields };
     }
 
-    const [duplicate] = await w.rows<{ id: number }>(em, 'SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [
-      key,
-    ]);
-    if (duplicate) return { result: 'duplicate', callbackId: Number(duplicate.id) };
-
+    // Most callbacks are new: try the insert, and look up the stored one only when the key exists.
     const file = fileKeyOf(callback);
     const [stored] = await w.rows<{ id: number }>(
       em,
       `INSERT INTO recording_callbacks (dedupe_key, task_id, event_type, job_id, publish_domain, payload, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [key, taskId, callback.event_type, file?.jobId ?? null, callback.publish_domain, payloadJson, at],
     );
+    if (!stored) {
+      const [duplicate] = await w.rows<{ id: number }>(em, 'SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [
+        key,
+      ]);
+      return { result: 'duplicate', callbackId: Number(duplicate.id) };
+    }
     const callbackId = Number(stored.id);
 
     const prev: TaskState | undefined =

@@ -66,6 +66,14 @@ export type StoredDelivery = { state: 'claimed'; row: DeliveryRow } | { state: '
 
 const OPEN = `status IN ('pending', 'failed')`;
 
+/** lease_owner and lease_until of a new delivery: this instance's lease, unless the task has an open delivery. */
+const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
+  .map(
+    (value) =>
+      `CASE WHEN EXISTS (SELECT 1 FROM recording_deliveries WHERE task_id = ? AND ${OPEN}) THEN NULL ELSE ${value} END`,
+  )
+  .join(', ');
+
 /** One task's delivery loop in this process. */
 interface DrainState {
   /** Set by kick(): look once more before stopping. */
@@ -174,13 +182,9 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
     await Promise.race([running, grace]);
     // Whatever is still running is abandoned: free its leases so another instance takes over at once.
     await this.writes
-      .run((em) =>
-        this.writes.rows(
-          em,
-          `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?`,
-          [this.instanceId],
-        ),
-      )
+      .single(`UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?`, [
+        this.instanceId,
+      ])
       .catch((e) => this.logger.warn(`could not release leases on shutdown: ${errorText(e)}`));
   }
 
@@ -201,37 +205,32 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
             ...(d.context.transition ? [RecordingEvents.StatusChanged] : []),
           ];
     const listened = this.started && events.some((e) => this.registry.handlersOf(e).length > 0);
-    let status: DeliveryStatus = 'pending';
-    let lease: string | null = null;
-    if (this.started && !listened) {
-      status = 'delivered';
-    } else if (this.started && !this.stopping && !this.saturated()) {
-      // When this instance already holds as many task loops as it should, the delivery stays unclaimed
-      // in the database (the poll takes it later) instead of waiting in memory: a sustained burst then
-      // grows the backlog table, not the heap.
-      const [open] = await w.rows(em, `SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} LIMIT 1`, [
-        d.taskId,
-      ]);
-      if (!open) lease = this.instanceId;
-    }
-    const [row] = await w.rows<{ id: number }>(
+    const status: DeliveryStatus = this.started && !listened ? 'delivered' : 'pending';
+    // Claimed for this instance in the same statement when no other delivery of the task is open. When
+    // this instance already holds as many task loops as it should, the delivery stays unclaimed in the
+    // database (the poll takes it later) instead of waiting in memory: a sustained burst then grows the
+    // backlog table, not the heap.
+    const claim = status === 'pending' && this.started && !this.stopping && !this.saturated();
+    const leaseUntil = now + this.options.delivery.leaseMs;
+    const [row] = await w.rows<{ id: number; lease_owner: string | null }>(
       em,
       `INSERT INTO recording_deliveries (callback_id, task_id, event_type, status, attempts, next_attempt_at, lease_owner,
          lease_until, last_error, succeeded_handlers, context, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 0, ?, ?, ?, NULL, '[]', ?, ?, ?) RETURNING id`,
+       VALUES (?, ?, ?, ?, 0, ?, ${claim ? CLAIM_IF_NONE_OPEN : 'NULL, NULL'}, NULL, '[]', ?, ?, ?)
+       RETURNING id, lease_owner`,
       [
         d.callbackId,
         d.taskId,
         d.eventType,
         status,
         now,
-        lease,
-        lease ? now + this.options.delivery.leaseMs : null,
+        ...(claim ? [d.taskId, this.instanceId, d.taskId, leaseUntil] : []),
         JSON.stringify(d.context),
         now,
         now,
       ],
     );
+    const lease = row.lease_owner;
     if (status === 'delivered') return { state: 'delivered' };
     if (!lease) return { state: 'pending' };
     const { callbackId, taskId, eventType, context, callback } = d;
@@ -331,13 +330,10 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async release(ids: number[]): Promise<void> {
-    await this.writes.run((em) =>
-      this.writes.rows(
-        em,
-        `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL
-         WHERE lease_owner = ? AND id IN (${ids.map(() => '?').join(', ')})`,
-        [this.instanceId, ...ids],
-      ),
+    await this.writes.single(
+      `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL
+       WHERE lease_owner = ? AND id IN (${ids.map(() => '?').join(', ')})`,
+      [this.instanceId, ...ids],
     );
   }
 
@@ -450,14 +446,11 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
       next = now + retryDelay(attempt, baseDelayMs, maxDelayMs, Math.random);
     }
     const lastError = errors.length ? errors.join('; ').slice(0, 4000) : null;
-    const updated = await this.writes.run((em) =>
-      this.writes.rows(
-        em,
-        `UPDATE recording_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
-           succeeded_handlers = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-         WHERE id = ? AND lease_owner = ? RETURNING id`,
-        [status, attempt, next, lastError ?? null, JSON.stringify(succeeded), now, row.id, this.instanceId],
-      ),
+    const updated = await this.writes.single(
+      `UPDATE recording_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
+         succeeded_handlers = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+       WHERE id = ? AND lease_owner = ? RETURNING id`,
+      [status, attempt, next, lastError ?? null, JSON.stringify(succeeded), now, row.id, this.instanceId],
     );
     if (updated.length === 0) {
       this.logger.warn(`delivery ${row.id}: lease was lost before the outcome was recorded; it will run again`);

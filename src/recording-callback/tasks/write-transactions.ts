@@ -83,6 +83,18 @@ export class WriteTransactions {
   }
 
   /**
+   * Runs one statement on its own and returns its rows: on PostgreSQL in autocommit (one statement is
+   * atomic, so BEGIN and COMMIT would only add two round trips), on SQLite in the next group commit.
+   *
+   * @example
+   * await writes.single('UPDATE recording_deliveries SET lease_owner = NULL WHERE lease_owner = ?', [me]);
+   */
+  single<R = Record<string, unknown>>(sql: string, params: unknown[]): Promise<R[]> {
+    const work: Work<R[]> = (em) => this.rows<R>(em, sql, params);
+    return this.concurrent ? onOwnConnection(this.dataSource, work, false) : this.run(work);
+  }
+
+  /**
    * Runs read-only work outside any transaction; see {@link readOnOwnConnection}.
    *
    * @example
