@@ -46,7 +46,7 @@ export async function startServer(
   // Diagnostics preloaded into the server: event-loop stalls, and better-sqlite3 statement counts and time.
   const preload = (file: string) => nodeArgs.push('-r', join(ROOT, 'dist', 'bench', 'lib', file));
   if (process.env.BENCH_LOOP_MONITOR === '1') preload('loop-monitor.js');
-  if (process.env.BENCH_SQL_STATS === '1' && db.kind === 'sqlite') preload('sql-stats.js');
+  if (process.env.BENCH_SQL_STATS === '1') preload('sql-stats.js');
   return ServerProcess.start({
     name: `${kind} (${db.kind})`,
     script,

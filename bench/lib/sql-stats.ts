@@ -1,7 +1,8 @@
 /**
- * Preloaded (`node -r`) into a server under test on SQLite when BENCH_SQL_STATS=1: counts and times every
+ * Preloaded (`node -r`) into a server under test when BENCH_SQL_STATS=1: counts and times every
  * better-sqlite3 statement execution (run/get/all/iterate and exec; BEGIN and COMMIT included, so the
- * commit's fsync is in there), grouped by statement kind and table. Every second it writes the second's
+ * commit's fsync is in there) and every `pg` client query (round trip until its answer, so waits for row
+ * locks are in there too), grouped by statement kind and table. Every second it writes the second's
  * figures to stderr (the server's log file) as one `[bench-sql-stats] {json}` line, which the bench adds
  * up over the measured phase. The same wrapper goes into the module and the baseline, so their SQL costs
  * compare directly.
@@ -36,17 +37,32 @@ function wrap(proto: Record<string, unknown>, name: string, sqlOf: (self: unknow
   if (typeof original !== 'function') return;
   proto[name] = function (this: unknown, ...args: unknown[]) {
     const started = process.hrtime.bigint();
+    let result: unknown;
     try {
-      return original.apply(this, args);
+      result = original.apply(this, args);
+      return result;
     } finally {
-      record(sqlOf(this, args), started);
+      const done = () => record(sqlOf(this, args), started);
+      if (result instanceof Promise) result.then(done, done);
+      else done();
     }
   };
 }
 
+/** The server's own copy of a package (resolved from the working directory, as the server resolves it). */
+const load = createRequire(join(process.cwd(), 'package.json'));
+
 try {
-  // The server's own better-sqlite3 (resolved from the working directory, as the server resolves it).
-  const load = createRequire(join(process.cwd(), 'package.json'));
+  const pg = load('pg') as { Client: { prototype: Record<string, unknown> } };
+  // query(text, values) or query({ name, text, values }); with a callback it returns nothing to wait for.
+  wrap(pg.Client.prototype, 'query', (_self, args) =>
+    String(typeof args[0] === 'string' ? args[0] : ((args[0] as { text?: string })?.text ?? '?')),
+  );
+} catch (error) {
+  process.stderr.write(`[bench-sql-stats] pg not counted: ${String(error)}\n`);
+}
+
+try {
   const Database = load('better-sqlite3') as new (file: string) => {
     prepare(sql: string): object;
     close(): void;
@@ -58,12 +74,13 @@ try {
     wrap(statementProto, name, (self) => String((self as { source?: string }).source ?? '?'));
   }
   wrap(Database.prototype as unknown as Record<string, unknown>, 'exec', (_self, args) => String(args[0]));
-  setInterval(() => {
-    if (!window.size) return;
-    const byKind = Object.fromEntries(window);
-    window = new Map();
-    process.stderr.write(`[bench-sql-stats] ${JSON.stringify({ t: Date.now(), byKind })}\n`);
-  }, 1000).unref();
 } catch (error) {
-  process.stderr.write(`[bench-sql-stats] disabled: ${String(error)}\n`);
+  process.stderr.write(`[bench-sql-stats] better-sqlite3 not counted: ${String(error)}\n`);
 }
+
+setInterval(() => {
+  if (!window.size) return;
+  const byKind = Object.fromEntries(window);
+  window = new Map();
+  process.stderr.write(`[bench-sql-stats] ${JSON.stringify({ t: Date.now(), byKind })}\n`);
+}, 1000).unref();
