@@ -113,7 +113,7 @@ async function measure(
 ): Promise<IngestRun> {
   const label = `${server}_${database === 'sqlite' ? 'sqlite' : 'pg'}`;
   const db = await freshDatabase(database, label, adminUrl);
-  const logFile = join(out, `${server}-${database}.log`);
+  const logFile = join(out, `${server}-${database}${ROUNDS > 1 ? `-${round}` : ''}.log`);
   const profileDir = PROFILE ? join(out, 'profile') : undefined;
   const proc = await startServer(server, db, logFile, { profileDir }).catch(async (error: unknown) => {
     await db.dispose();

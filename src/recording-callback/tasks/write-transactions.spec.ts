@@ -57,6 +57,22 @@ describe('WriteTransactions on SQLite (group commit)', () => {
     expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual(['a', 'b', 'c', 'd'].map((v) => ({ v })));
   });
 
+  it('lets works that arrive in the next event-loop turns join the batch, so they do not wait for another', async () => {
+    // Works queued one event-loop turn after another, as requests are when their bytes arrive while the
+    // previous ones are parsed: 'b' one turn after 'a', 'c' two turns after.
+    const later = (v: string, turns: number): Promise<unknown> =>
+      turns === 0 ? writes.run(insert(v)) : new Promise((resolve) => setImmediate(() => resolve(later(v, turns - 1))));
+    const arrivals = [later('b', 1), later('c', 2)];
+    await Promise.all([later('a', 0), ...arrivals]);
+    expect(log.statements.filter((s) => s === 'COMMIT')).toHaveLength(1);
+
+    // A lone work is not held back: it commits after one turn without waiting for company.
+    log.statements.length = 0;
+    await writes.run(insert('alone'));
+    expect(log.statements.filter((s) => s === 'COMMIT')).toHaveLength(1);
+    expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual(['a', 'b', 'c', 'alone'].map((v) => ({ v })));
+  });
+
   it('when one work of a batch fails, runs the others again alone: they commit, it alone is rejected', async () => {
     const outcomes = await Promise.allSettled(['a', 'b', null, 'd'].map((v) => writes.run(insert(v))));
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
