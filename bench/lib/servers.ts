@@ -43,6 +43,8 @@ export async function startServer(
   const nodeArgs = opts.profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`, '-r', join(ROOT, 'dist', 'bench', 'lib', 'profile-exit.js')]
     : [];
+  // Runtime flags for both servers alike (e.g. BENCH_NODE_ARGS=--max-semi-space-size=64).
+  nodeArgs.push(...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean));
   // Diagnostics preloaded into the server: event-loop stalls, and better-sqlite3 statement counts and time.
   const preload = (file: string) => nodeArgs.push('-r', join(ROOT, 'dist', 'bench', 'lib', file));
   if (process.env.BENCH_LOOP_MONITOR === '1') preload('loop-monitor.js');
