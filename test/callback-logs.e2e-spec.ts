@@ -51,12 +51,16 @@ describe('callback logs of the host app (sqlite)', () => {
 
   it('logs one JSON line per callback, whatever its answer, with ids, event type, result and duration', async () => {
     const start = buildRecordStart({ task_id: 'log-1' });
-    await post(start).expect(200, { result: 'accepted', callbackId: 1 });
-    await post(start).expect(200, { result: 'duplicate', callbackId: 1 });
-    await post(buildRecordFileComplete({ task_id: 'log-1', job_id: 'j1' })).expect(200, {
-      result: 'accepted',
-      callbackId: 2,
-    });
+    const first = (await post(start).expect(200)).body as { result: string; callbackId: number };
+    expect(first.result).toBe('accepted');
+    await post(start).expect(200, { result: 'duplicate', callbackId: first.callbackId });
+    // Ids are increasing, not contiguous: the duplicate's refused insert may have used one up.
+    const file = (await post(buildRecordFileComplete({ task_id: 'log-1', job_id: 'j1' })).expect(200)).body as {
+      result: string;
+      callbackId: number;
+    };
+    expect(file.result).toBe('accepted');
+    expect(file.callbackId).toBeGreaterThan(first.callbackId);
     await post(buildRecordStart({ task_id: 'log-2' }), KEY_B).expect(401);
     await post(buildRecordFileComplete({ task_id: 'log-3', file_size: -5 })).expect(400);
     await app.get(DataSource).destroy();
@@ -66,9 +70,9 @@ describe('callback logs of the host app (sqlite)', () => {
     expect(
       lines.map((l) => [l.level, l.line.result, l.line.status, l.line.taskId, l.line.eventType, l.line.callbackId]),
     ).toEqual([
-      ['log', 'accepted', 200, 'log-1', 'RECORD_START', 1],
-      ['log', 'duplicate', 200, 'log-1', 'RECORD_START', 1],
-      ['log', 'accepted', 200, 'log-1', 'RECORD_FILE_COMPLETE', 2],
+      ['log', 'accepted', 200, 'log-1', 'RECORD_START', first.callbackId],
+      ['log', 'duplicate', 200, 'log-1', 'RECORD_START', first.callbackId],
+      ['log', 'accepted', 200, 'log-1', 'RECORD_FILE_COMPLETE', file.callbackId],
       ['warn', 'rejected', 401, 'log-2', 'RECORD_START', undefined],
       ['warn', 'invalid', 400, 'log-3', 'RECORD_FILE_COMPLETE', undefined],
       ['error', 'unavailable', 503, 'log-4', 'RECORD_START', undefined],

@@ -257,6 +257,9 @@ describe('simulator CLI against the host app (sqlite)', () => {
         '1',
         '--formats',
         'HLS',
+        // Every task ends RECORD_OVER, so the run is 4 callbacks (a RECORD_FAILED task would send 3).
+        '--fail-rate',
+        '0',
         '--run-id',
         'md5',
         '--json',

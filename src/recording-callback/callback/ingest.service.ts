@@ -63,8 +63,9 @@ export class IngestService {
     const taskId = callback.task_id;
     const at = w.time(receivedAt);
     // Create-if-missing and lock in one statement: the no-op DO UPDATE (of a column no index holds) takes
-    // the row lock on PostgreSQL, which DO NOTHING would not, and returns the current row. Every callback of a task serialises on this
-    // row, which makes the dedupe below race-free and keeps callback ids in the order the state was reduced.
+    // the row lock on PostgreSQL, which DO NOTHING would not, and returns the current row. Every callback
+    // of a task serialises on this row, which makes the dedupe below race-free and keeps callback ids in
+    // the order the state was reduced.
     const [row] = await w.rows(
       em,
       `INSERT INTO recording_tasks (task_id, publish_domain, app, stream, status, created_at, updated_at)
@@ -92,6 +93,8 @@ export class IngestService {
       const [duplicate] = await w.rows<{ id: number }>(em, 'SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [
         key,
       ]);
+      // Callbacks are never deleted, so the conflicting row is there; say so plainly if it is not.
+      if (!duplicate) throw new Error(`callback with dedupe key ${key} conflicted but cannot be read`);
       return { result: 'duplicate', callbackId: Number(duplicate.id) };
     }
     const callbackId = Number(stored.id);

@@ -140,7 +140,8 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).s
  * and jitter, skipping handlers that already succeeded; after `maxAttempts` the delivery is dead.
  *
  * @example
- * worker.kick(taskId); // right after the callback's transaction committed
+ * const stored = await worker.store(em, delivery); // in the callback's transaction
+ * void worker.handOver(taskId, stored); // right after it committed
  */
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -191,8 +192,8 @@ export class DeliveryWorker implements OnApplicationBootstrap, BeforeApplication
   /**
    * Records a delivery inside the caller's transaction. When no handler listens to its events it is
    * recorded as delivered at once. When it is the only open delivery of its task, it is claimed for
-   * this instance in the same statement and returned, to be run by {@link start} right after commit
-   * (saving a claim transaction); otherwise it waits its turn behind the task's older deliveries.
+   * this instance in the same statement (saving a claim transaction); otherwise it waits its turn behind
+   * the task's older deliveries. Pass the result to {@link handOver} after commit.
    */
   async store(em: EntityManager, d: NewDelivery): Promise<StoredDelivery> {
     const w = this.writes;
