@@ -53,8 +53,8 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
   async check(): Promise<string[]> {
     const now = this.options.now();
     const cutoff = new Date(now - this.options.watchdog.stallAfterSeconds * 1000);
-    const toStart: Array<[string, StoredDelivery]> = [];
-    const flagged = await this.writes.run(async (em) => {
+    // Built inside the work, which SQLite may run again alone after a shared batch rolled back.
+    const stalled = await this.writes.run(async (em): Promise<Array<{ taskId: string; stored: StoredDelivery }>> => {
       if (this.writes.concurrent) {
         const [lock] = await this.writes.rows<{ ok: boolean }>(em, 'SELECT pg_try_advisory_xact_lock(?) AS ok', [
           WATCHDOG_LOCK,
@@ -67,8 +67,7 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
         order: { lastEventAt: 'ASC' },
         take: 500,
       });
-      const ids: string[] = [];
-      toStart.length = 0;
+      const out: Array<{ taskId: string; stored: StoredDelivery }> = [];
       for (const t of candidates) {
         // Re-checked in the UPDATE: a callback that arrived meanwhile wins and the task is not flagged.
         const result = await tasks.update(
@@ -95,14 +94,14 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
           eventType: 'STALLED',
           context,
         });
-        toStart.push([t.taskId, stored]);
-        ids.push(t.taskId);
+        out.push({ taskId: t.taskId, stored });
       }
-      return ids;
+      return out;
     });
+    const flagged = stalled.map((s) => s.taskId);
     if (flagged.length)
       this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);
-    await Promise.all(toStart.map(([id, stored]) => this.worker.handOver(id, stored)));
+    await Promise.all(stalled.map((s) => this.worker.handOver(s.taskId, s.stored)));
     return flagged;
   }
 }
