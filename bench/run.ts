@@ -197,9 +197,12 @@ function emptyLoad(): LoadResult {
   };
 }
 
+/** "module (sqlite)", with " #2" when there are several rounds. */
+const runLabel = (r: IngestRun) => `${r.server} (${r.database})${ROUNDS > 1 ? ` #${r.round}` : ''}`;
+
 function printRuns(runs: IngestRun[]): void {
   const rows = runs.map((r) => [
-    `${r.server} (${r.database})${ROUNDS > 1 ? ` #${r.round}` : ''}`,
+    runLabel(r),
     f0(r.load.okPerSecond),
     f2(r.load.latencyMs.p50),
     f2(r.load.latencyMs.p99),
@@ -239,7 +242,7 @@ function printRuns(runs: IngestRun[]): void {
       .map(([t, n]) => `${t.replace('recording_', '')} ${n}`)
       .join(', ');
     console.log(
-      `  ${r.server} (${r.database})${ROUNDS > 1 ? ` #${r.round}` : ''}: statuses ${codes || '-'}; sent ${r.bodiesSent} bodies` +
+      `  ${runLabel(r)}: statuses ${codes || '-'}; sent ${r.bodiesSent} bodies` +
         `${r.bodiesGeneratedLive ? ` (${r.bodiesGeneratedLive} generated during the run)` : ''}; rows: ${rowText}` +
         `${r.callbackLogLines !== null ? `; ${r.callbackLogLines} callback log lines` : ''}`,
     );
@@ -254,7 +257,7 @@ function printSql(runs: IngestRun[]): void {
     const callbacks = perSecond * r.sql.seconds;
     const totalMs = r.sql.stats.reduce((a, s) => a + s.ms, 0);
     console.log(
-      `\nSQL of ${r.server} (${r.database})${ROUNDS > 1 ? ` #${r.round}` : ''} over ${r.sql.seconds} s: ${f2(totalMs / 1000 / r.sql.seconds)} s per s in ` +
+      `\nSQL of ${runLabel(r)} over ${r.sql.seconds} s: ${f2(totalMs / 1000 / r.sql.seconds)} s per s in ` +
         `${r.database === 'sqlite' ? 'better-sqlite3' : 'pg round trips (concurrent)'}, ${f0((totalMs * 1000) / callbacks)} µs and ` +
         `${f1(r.sql.stats.reduce((a, s) => a + s.n, 0) / callbacks)} statements per callback`,
     );
