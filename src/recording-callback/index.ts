@@ -14,10 +14,13 @@ export * from './delivery/delivery.entity';
 export * from './delivery/delivery-context';
 export * from './delivery/backoff';
 export * from './delivery/deliveries.service';
-export * from './delivery/delivery-worker.service';
+export * from './delivery/delivery-outbox';
+export * from './delivery/delivery-scheduler';
+export * from './delivery/delivery-runner';
+export * from './delivery/delivery.sql';
 export * from './delivery/stalled-task.watchdog';
 export * from './delivery/recording-handler.registry';
-export * from './delivery/ingest-outcome';
+
 export * from './tasks/task-status';
 export * from './tasks/task-state.reducer';
 export * from './tasks/recording-task.entity';

@@ -8,7 +8,9 @@ import { createRecordingCallbackController } from './callback/recording-callback
 import { SignatureGuard } from './callback/signature.guard';
 import { DeliveriesService } from './delivery/deliveries.service';
 import { createDeliveriesController } from './delivery/deliveries.controller';
-import { DeliveryWorker } from './delivery/delivery-worker.service';
+import { DeliveryOutbox } from './delivery/delivery-outbox';
+import { DeliveryRunner } from './delivery/delivery-runner';
+import { DeliveryScheduler } from './delivery/delivery-scheduler';
 import { RecordingHandlerRegistry } from './delivery/recording-handler.registry';
 import { StalledTaskWatchdog } from './delivery/stalled-task.watchdog';
 import { RECORDING_CALLBACK_ENTITIES } from './recording-callback.entities';
@@ -27,6 +29,7 @@ import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions }
 import { QueryAccessGuard } from './tasks/query-access.guard';
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';
 import { RecordingTasksService } from './tasks/recording-tasks.service';
+import { TaskStore } from './tasks/task.store';
 import { WriteTransactions } from './tasks/write-transactions';
 import { RecordingTelemetry } from './telemetry/recording-telemetry';
 
@@ -70,7 +73,10 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     SignatureGuard,
     CallbackBodyPipe,
     RecordingHandlerRegistry,
-    DeliveryWorker,
+    TaskStore,
+    DeliveryRunner,
+    DeliveryScheduler,
+    DeliveryOutbox,
     DeliveriesService,
     StalledTaskWatchdog,
     RecordingTasksService,
@@ -83,7 +89,6 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     RecordingTelemetry,
     RecordingTasksService,
     DeliveriesService,
-    DeliveryWorker,
     StalledTaskWatchdog,
     // On SQLite an app's own write transactions must go through this queue too (one shared connection).
     WriteTransactions,

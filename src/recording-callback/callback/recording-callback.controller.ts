@@ -1,21 +1,11 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  HttpCode,
-  Post,
-  Req,
-  Type,
-  UseFilters,
-  UseGuards,
-} from '@nestjs/common';
-import { DeliveryWorker } from '../delivery/delivery-worker.service';
+import { Body, Controller, HttpCode, Post, Req, Type, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiReceiveRecordingCallback, ApiRecordingCallbackController } from '../openapi/api-docs.decorators';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { CallbackBodyPipe } from './callback-body.pipe';
 import { CallbackExceptionFilter } from './callback-exception.filter';
 import { IngestService } from './ingest.service';
+import type { IngestResult } from './ingest.service';
 import { requestStart } from './request-timing';
 import { SignatureGuard } from './signature.guard';
 
@@ -25,10 +15,7 @@ import { SignatureGuard } from './signature.guard';
  * @example
  * { "result": "accepted", "callbackId": 42 }
  */
-export interface CallbackAnswer {
-  result: 'accepted' | 'duplicate';
-  callbackId: number;
-}
+export type CallbackAnswer = IngestResult;
 
 /**
  * Creates the callback controller at the configured path (a class per path, so Nest's own
@@ -44,7 +31,6 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
   class RecordingCallbackController {
     constructor(
       private readonly ingest: IngestService,
-      private readonly deliveries: DeliveryWorker,
       private readonly telemetry: RecordingTelemetry,
     ) {}
 
@@ -56,30 +42,18 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
       @Body(CallbackBodyPipe) callback: RecordingCallbackDto,
       @Req() request: { body: Record<string, unknown> },
     ): Promise<CallbackAnswer> {
-      const outcome = await this.ingest.ingest(callback, request.body);
-      if (outcome.result === 'mismatch') {
-        // The exception filter logs it as an invalid callback.
-        const problem = 'differs from the task this task_id belongs to';
-        throw new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          message: `invalid callback: ${outcome.fields.join(', ')} ${problem}`,
-          fields: Object.fromEntries(outcome.fields.map((f) => [f, [`${f} ${problem}`]])),
-        });
-      }
+      // A callback for another domain's task is refused by ingest (400; the exception filter logs it).
+      const { result, callbackId } = await this.ingest.ingest(callback, request.body);
       this.telemetry.callback({
-        result: outcome.result,
+        result,
         status: 200,
         durationMs: performance.now() - requestStart(request),
-        callbackId: outcome.callbackId,
+        callbackId,
         taskId: callback.task_id,
         eventType: callback.event_type,
         publishDomain: callback.publish_domain,
       });
-      // Handlers run after the commit made the callback and its delivery durable; they never change
-      // this answer, and a failure is retried from the stored delivery.
-      if (outcome.result === 'accepted') void this.deliveries.handOver(callback.task_id, outcome.delivery);
-      return { result: outcome.result, callbackId: outcome.callbackId };
+      return { result, callbackId };
     }
   }
   return RecordingCallbackController;

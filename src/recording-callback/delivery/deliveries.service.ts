@@ -1,11 +1,12 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InvalidFieldsException } from '../errors/invalid-fields.exception';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { WriteTransactions } from '../tasks/write-transactions';
 import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
-import { DeliveryWorker } from './delivery-worker.service';
-import { MAX_DELIVERY_ID, replayStatement } from './replay-statement';
+import { DeliveryScheduler } from './delivery-scheduler';
+import { MAX_DELIVERY_ID, deliverySql } from './delivery.sql';
 
 /**
  * A delivery as the operations API shows it.
@@ -55,22 +56,17 @@ function toView(d: DeliveryEntity): DeliveryView {
 @Injectable()
 export class DeliveriesService {
   constructor(
-    private readonly writes: WriteTransactions,
-    private readonly worker: DeliveryWorker,
+    private readonly db: WriteTransactions,
+    private readonly scheduler: DeliveryScheduler,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
   ) {}
 
   async list(q: { status?: DeliveryStatus; taskId?: string; limit?: number; cursor?: string }) {
     const limit = q.limit ?? 20;
     if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= MAX_DELIVERY_ID)) {
-      throw new BadRequestException({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: 'cursor is not valid',
-        fields: { cursor: ['cursor is not valid'] },
-      });
+      throw InvalidFieldsException.field('cursor', 'cursor is not valid');
     }
-    const rows = await this.writes.forRequest('delivery query', (em) => {
+    const rows = await this.db.forRequest('delivery query', (em) => {
       const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
       if (q.status) qb.andWhere('d.status = :status', { status: q.status });
       if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
@@ -92,20 +88,20 @@ export class DeliveriesService {
     const notFound = () => new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no delivery ${id}` });
     if (id > MAX_DELIVERY_ID) throw notFound();
     const now = this.options.now();
-    const w = this.writes;
-    const row = await w.forRequest(
+    const db = this.db;
+    const row = await db.forRequest(
       'delivery replay',
       async (em) => {
-        const [replayed] = await w.rows(em, replayStatement(w.concurrent, 'id = ?'), [now, now, id, now]);
+        const [replayed] = await db.query(em, deliverySql.replay(now, { id }));
         return replayed ? em.getRepository(DeliveryEntity).findOneByOrFail({ id }) : undefined;
       },
       true,
     );
     if (row) {
-      void this.worker.kick(row.taskId);
+      void this.scheduler.kick(row.taskId);
       return toView(row);
     }
-    const exists = await w.forRequest('delivery replay', (em) => em.getRepository(DeliveryEntity).existsBy({ id }));
+    const exists = await db.forRequest('delivery replay', (em) => em.getRepository(DeliveryEntity).existsBy({ id }));
     if (!exists) throw notFound();
     throw new ConflictException({
       statusCode: 409,

@@ -1,4 +1,5 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { InvalidFieldsException } from '../errors/invalid-fields.exception';
 import { In, IsNull, Not } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import { isStorableText } from '../protocol/storable-text';
@@ -37,12 +38,7 @@ export class RecordingTasksService {
     const limit = query.limit ?? 20;
     const cursor = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     if (query.cursor !== undefined && !cursor) {
-      throw new BadRequestException({
-        statusCode: 400,
-        error: 'Bad Request',
-        message: 'cursor is not valid',
-        fields: { cursor: ['cursor is not valid'] },
-      });
+      throw InvalidFieldsException.field('cursor', 'cursor is not valid');
     }
     return this.db.forRequest('task query', async (em) => {
       const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');

@@ -1,6 +1,9 @@
 import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { dialectOf } from '../storage/sql-dialect';
+import type { SqlDialect } from '../storage/sql-dialect';
+import type { Statement } from '../storage/statement';
 
 type Work<T> = (em: EntityManager) => Promise<T>;
 
@@ -68,12 +71,60 @@ const MAX_GATHER_TURNS = 4;
 export class WriteTransactions {
   /** True when the database allows concurrent writers with row locks (PostgreSQL). */
   readonly concurrent: boolean;
+  /** Every difference between the databases, for the callers that read raw rows. */
+  readonly dialect: SqlDialect;
   private readonly logger = new Logger('RecordingCallback');
   private readonly queue: Queued[] = [];
   private draining = false;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.concurrent = dataSource.options.type === 'postgres';
+    this.dialect = dialectOf(dataSource.options.type);
+    this.concurrent = this.dialect.concurrent;
+  }
+
+  /**
+   * Runs a built statement inside `em`'s transaction (or read) and returns its rows.
+   *
+   * @example
+   * const [row] = await db.query<{ id: number }>(em, deliverySql.insert(d));
+   */
+  query<R = Record<string, unknown>>(em: EntityManager, s: Statement): Promise<R[]> {
+    return this.rows<R>(em, s.sql, s.params as unknown[]);
+  }
+
+  /**
+   * Runs a built statement on its own; see {@link single}.
+   *
+   * @example
+   * await db.execute(deliverySql.releaseAll(instanceId));
+   */
+  execute<R = Record<string, unknown>>(s: Statement): Promise<R[]> {
+    return this.single<R>(s.sql, s.params as unknown[]);
+  }
+
+  /**
+   * Locks the rows `select` finds until `em`'s transaction ends, where the database needs it (a no-op on
+   * SQLite, whose single writer already orders write transactions).
+   *
+   * @example
+   * await db.lock(em, taskSql.select(taskId));
+   */
+  async lock(em: EntityManager, select: Statement): Promise<void> {
+    const locking = this.dialect.lockRows(select);
+    if (locking) await this.query(em, locking);
+  }
+
+  /**
+   * Takes a transaction-scoped advisory lock if no one holds it; true when taken (always on SQLite).
+   *
+   * @example
+   * if (!(await db.tryAdvisoryLock(em, WATCHDOG_LOCK))) return [];
+   */
+  async tryAdvisoryLock(em: EntityManager, key: number): Promise<boolean> {
+    const attempt = this.dialect.tryAdvisoryLock(key);
+    if (!attempt) return true;
+    const [row] = await this.query<{ ok: boolean }>(em, attempt);
+    return row?.ok === true;
   }
 
   run<T>(work: Work<T>): Promise<T> {
@@ -135,37 +186,11 @@ export class WriteTransactions {
    * const rows = await writes.rows(em, 'SELECT id FROM t WHERE a = ? AND b = ?', [a, b]);
    */
   async rows<R = Record<string, unknown>>(em: EntityManager, sql: string, params: unknown[]): Promise<R[]> {
-    let n = 0;
-    const text = this.concurrent ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+    const text = this.dialect.text(sql);
     // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
     const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
     const result = await runner.query(text, params, true);
     return (result.records ?? []) as R[];
-  }
-
-  /**
-   * A date as a statement parameter for a datetime column: a `Date` for PostgreSQL, and for SQLite the
-   * UTC text TypeORM itself writes (`YYYY-MM-DD HH:MM:SS.SSS`), so entity reads and sorting agree.
-   *
-   * @example
-   * writes.rows(em, 'UPDATE recording_tasks SET updated_at = ? WHERE task_id = ?', [writes.time(now), id]);
-   */
-  time(date: Date | null): Date | string | null {
-    if (date === null || this.concurrent) return date;
-    return date.toISOString().replace('T', ' ').replace('Z', '');
-  }
-
-  /** Reads a datetime column value from a raw row (a `Date` from PostgreSQL, UTC text from SQLite). */
-  readTime(value: unknown): Date | null {
-    if (value === null || value === undefined) return null;
-    if (value instanceof Date) return value;
-    const text = String(value);
-    return new Date(text.includes('T') ? text : `${text.replace(' ', 'T')}Z`);
-  }
-
-  /** Reads a JSON column value from a raw row (parsed by pg for jsonb, text on SQLite). */
-  readJson<T>(value: unknown): T {
-    return (typeof value === 'string' ? JSON.parse(value) : value) as T;
   }
 
   private async drain(): Promise<void> {

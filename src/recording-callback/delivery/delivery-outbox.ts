@@ -1,0 +1,109 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
+import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
+import { WriteTransactions } from '../tasks/write-transactions';
+import type { DeliveryContext } from './delivery-context';
+import type { DeliveryStatus } from './delivery.entity';
+import { deliverySql } from './delivery.sql';
+import { DeliveryScheduler } from './delivery-scheduler';
+import { RecordingHandlerRegistry } from './recording-handler.registry';
+import { EVENT_NAME_BY_TYPE, RecordingEvents } from './recording-events';
+import type { DeliveryRow } from './delivery.sql';
+
+/**
+ * What {@link DeliveryOutbox.store} records: a callback (or, with `callbackId` null, a stall notice).
+ *
+ * @example
+ * await outbox.store(em, { callbackId, taskId, eventType: 'RECORD_OVER', context });
+ */
+export interface NewDelivery {
+  callbackId: number | null;
+  taskId: string;
+  eventType: string;
+  context: DeliveryContext;
+  callback?: RecordingCallbackDto;
+}
+
+/**
+ * What {@link DeliveryOutbox.store} did with a delivery: claimed it for this instance (to run right
+ * after commit), left it pending (a task loop or the poll runs it later), or recorded it as delivered
+ * because no handler listens to its events.
+ *
+ * @example
+ * const stored = await outbox.store(em, delivery); // inside the transaction
+ * void outbox.handOver(stored); // after commit
+ */
+export type StoredDelivery =
+  { state: 'claimed'; row: DeliveryRow } | { state: 'pending'; taskId: string } | { state: 'delivered' };
+
+/**
+ * The transactional outbox: a delivery is stored in the same transaction as what it reports, so a
+ * committed callback is never lost and a rolled-back one is never delivered; after the commit it is
+ * handed to the scheduler.
+ *
+ * @example
+ * const stored = await outbox.store(em, delivery); // in the callback's transaction
+ * void outbox.handOver(stored); // right after it committed
+ */
+@Injectable()
+export class DeliveryOutbox {
+  constructor(
+    private readonly db: WriteTransactions,
+    private readonly scheduler: DeliveryScheduler,
+    private readonly registry: RecordingHandlerRegistry,
+    @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
+  ) {}
+
+  /**
+   * Records a delivery inside the caller's transaction. When no handler listens to its events it is
+   * recorded as delivered at once. When it is the only open delivery of its task, it is claimed for
+   * this instance in the same statement (saving a claim transaction); otherwise it waits its turn behind
+   * the task's older deliveries. Pass the result to {@link handOver} after commit.
+   */
+  async store(em: EntityManager, d: NewDelivery): Promise<StoredDelivery> {
+    const now = d.context.at.getTime();
+    const started = this.scheduler.started;
+    const listened = started && this.eventsOf(d).some((e) => this.registry.handlersOf(e).length > 0);
+    const status: DeliveryStatus = started && !listened ? 'delivered' : 'pending';
+    // Claimed for this instance in the same statement when no other delivery of the task is open. When
+    // this instance already holds as many task loops as it should, the delivery stays unclaimed in the
+    // database (the poll takes it later) instead of waiting in memory: a sustained burst then grows the
+    // backlog table, not the heap.
+    const claim = status === 'pending' && this.scheduler.accepting && !this.scheduler.saturated();
+    const [row] = await this.db.query<{ id: number; lease_owner: string | null }>(
+      em,
+      deliverySql.insert(
+        { ...d, status, now, context: JSON.stringify(d.context) },
+        claim ? { owner: this.scheduler.instanceId, leaseUntil: now + this.options.delivery.leaseMs } : undefined,
+      ),
+    );
+    if (status === 'delivered') return { state: 'delivered' };
+    if (!row.lease_owner) return { state: 'pending', taskId: d.taskId };
+    const { callbackId, taskId, eventType, context, callback } = d;
+    return {
+      state: 'claimed',
+      row: { id: Number(row.id), callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback },
+    };
+  }
+
+  /**
+   * After the commit of {@link store}'s transaction: runs a claimed delivery, or wakes the task's loop
+   * for a pending one. A delivery recorded as delivered needs nothing, so a callback nobody listens to
+   * costs no claim (starting a loop for it would also crowd real work out of the loop limit).
+   */
+  handOver(stored: StoredDelivery): Promise<void> {
+    if (stored.state === 'delivered') return Promise.resolve();
+    if (stored.state === 'claimed') return this.scheduler.kick(stored.row.taskId, stored.row);
+    return this.scheduler.kick(stored.taskId);
+  }
+
+  private eventsOf(d: NewDelivery): string[] {
+    if (d.callbackId === null) return [RecordingEvents.Stalled];
+    return [
+      EVENT_NAME_BY_TYPE[d.eventType as keyof typeof EVENT_NAME_BY_TYPE],
+      ...(d.context.transition ? [RecordingEvents.StatusChanged] : []),
+    ];
+  }
+}

@@ -1,0 +1,206 @@
+import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { SqlDialect } from '../storage/sql-dialect';
+import { placeholders, statement } from '../storage/statement';
+import type { Statement } from '../storage/statement';
+import type { DeliveryStatus } from './delivery.entity';
+
+/**
+ * A delivery claimed by this instance, ready to run.
+ *
+ * @example
+ * const stored = await outbox.store(em, delivery); // stored.state === 'claimed': stored.row
+ */
+export interface DeliveryRow {
+  id: number;
+  callbackId: number | null;
+  taskId: string;
+  eventType: string;
+  attempts: number;
+  succeeded: string[];
+  context: unknown;
+  /** The validated callback when it is still in memory (the fast path right after ingest). */
+  callback?: RecordingCallbackDto;
+}
+
+/**
+ * Reads a claimed delivery from a raw `recording_deliveries` row.
+ *
+ * @example
+ * const row = toDeliveryRow(raw, db.dialect);
+ */
+export function toDeliveryRow(r: Record<string, unknown>, dialect: SqlDialect): DeliveryRow {
+  return {
+    id: Number(r.id),
+    callbackId: r.callback_id === null ? null : Number(r.callback_id),
+    taskId: String(r.task_id),
+    eventType: String(r.event_type),
+    attempts: Number(r.attempts),
+    succeeded: dialect.readJson<string[]>(r.succeeded_handlers),
+    context: r.context,
+  };
+}
+
+/** Largest id a delivery (an `integer` column) can have; larger ids name no delivery. */
+export const MAX_DELIVERY_ID = 2_147_483_647;
+
+/** Statuses a replay may start from. */
+export type ReplayableStatus = Exclude<DeliveryStatus, 'pending'>;
+
+const OPEN = `status IN ('pending', 'failed')`;
+
+/** lease_owner and lease_until of a new delivery: the given lease, unless the task has an open delivery. */
+const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
+  .map(
+    (value) =>
+      `CASE WHEN EXISTS (SELECT 1 FROM recording_deliveries WHERE task_id = ? AND ${OPEN}) THEN NULL ELSE ${value} END`,
+  )
+  .join(', ');
+
+/**
+ * The statements of the `recording_deliveries` table. Times are epoch milliseconds; `?` placeholders.
+ *
+ * @example
+ * const [row] = await db.query(em, deliverySql.insert({ ... }, { owner, leaseUntil }));
+ */
+export const deliverySql = {
+  /**
+   * A new delivery, returning `id, lease_owner`. With `claim`, it is leased to `claim.owner` in the
+   * same statement when no other delivery of its task is open.
+   */
+  insert(
+    d: {
+      callbackId: number | null;
+      taskId: string;
+      eventType: string;
+      status: DeliveryStatus;
+      now: number;
+      context: string;
+    },
+    claim?: { owner: string; leaseUntil: number },
+  ): Statement {
+    return statement(
+      `INSERT INTO recording_deliveries (callback_id, task_id, event_type, status, attempts, next_attempt_at, lease_owner,
+         lease_until, last_error, succeeded_handlers, context, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 0, ?, ${claim ? CLAIM_IF_NONE_OPEN : 'NULL, NULL'}, NULL, '[]', ?, ?, ?)
+       RETURNING id, lease_owner`,
+      [
+        d.callbackId,
+        d.taskId,
+        d.eventType,
+        d.status,
+        d.now,
+        ...(claim ? [d.taskId, claim.owner, d.taskId, claim.leaseUntil] : []),
+        d.context,
+        d.now,
+        d.now,
+      ],
+    );
+  },
+
+  /**
+   * Leases the oldest open delivery of a task, only when it is due and not leased, and only while no
+   * other delivery of the task runs (a replayed older one must wait for a later one still running).
+   * The database re-checks the conditions against the current row. Returns the whole row.
+   */
+  claimNext(taskId: string, owner: string, now: number, leaseUntil: number): Statement {
+    return statement(
+      `UPDATE recording_deliveries SET lease_owner = ?, lease_until = ?, updated_at = ?
+       WHERE id = (SELECT id FROM recording_deliveries WHERE task_id = ? AND ${OPEN} ORDER BY id LIMIT 1)
+         AND ${OPEN} AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+         AND NOT EXISTS (SELECT 1 FROM recording_deliveries other
+                         WHERE other.task_id = ? AND other.lease_until >= ? AND other.id <> recording_deliveries.id)
+       RETURNING *`,
+      [owner, leaseUntil, now, taskId, now, now, taskId, now],
+    );
+  },
+
+  /**
+   * Tasks whose oldest open delivery is due and not leased, soonest first. Only a task's oldest open
+   * delivery can run, so a task held back by a delivery in backoff does not crowd out one that is ready.
+   */
+  dueTasks(now: number, limit: number): Statement {
+    return statement(
+      `SELECT d.task_id FROM recording_deliveries d
+       WHERE d.${OPEN} AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
+         AND d.id = (SELECT MIN(o.id) FROM recording_deliveries o WHERE o.task_id = d.task_id AND o.${OPEN})
+       ORDER BY d.next_attempt_at LIMIT ${Math.trunc(limit)}`,
+      [now, now],
+    );
+  },
+
+  /** Records an attempt's outcome and frees the lease, only while `owner` still holds it; returns `id`. */
+  finish(
+    id: number,
+    owner: string,
+    o: {
+      status: DeliveryStatus;
+      attempts: number;
+      nextAttemptAt: number;
+      lastError: string | null;
+      succeeded: string[];
+      now: number;
+    },
+  ): Statement {
+    return statement(
+      `UPDATE recording_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
+         succeeded_handlers = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+       WHERE id = ? AND lease_owner = ? RETURNING id`,
+      [o.status, o.attempts, o.nextAttemptAt, o.lastError, JSON.stringify(o.succeeded), o.now, id, owner],
+    );
+  },
+
+  /** Frees the leases `owner` holds on the given deliveries. */
+  release(owner: string, ids: readonly number[]): Statement {
+    return statement(
+      `UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL
+       WHERE lease_owner = ? AND id IN (${placeholders(ids.length)})`,
+      [owner, ...ids],
+    );
+  },
+
+  /** Frees every lease `owner` holds (on shutdown, so another instance takes over at once). */
+  releaseAll(owner: string): Statement {
+    return statement(`UPDATE recording_deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?`, [
+      owner,
+    ]);
+  },
+
+  /**
+   * Replays deliveries: due now, attempts reset, and handlers that already succeeded kept (except for a
+   * fully delivered delivery, which goes to every handler again). A delivery that is running (leased)
+   * is left alone, so its outcome cannot overwrite the replay. Selects one delivery by `id`, or every
+   * delivery of a `status` (optionally of one task, and last changed at or after `since`, epoch ms).
+   * Returns `id, task_id, event_type` of each replayed delivery.
+   */
+  replay(
+    now: number,
+    which: { id: number } | { status: ReplayableStatus; taskId?: string; since?: number },
+  ): Statement {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if ('id' in which) {
+      where.push('id = ?');
+      params.push(which.id);
+    } else {
+      where.push('status = ?');
+      params.push(which.status);
+      if (which.taskId !== undefined) {
+        where.push('task_id = ?');
+        params.push(which.taskId);
+      }
+      if (which.since !== undefined) {
+        where.push('updated_at >= ?');
+        params.push(which.since);
+      }
+    }
+    // '[]' takes the type of the other branch (jsonb on PostgreSQL, text on SQLite).
+    return statement(
+      `UPDATE recording_deliveries
+         SET succeeded_handlers = CASE WHEN status = 'delivered' THEN '[]' ELSE succeeded_handlers END,
+             status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+       WHERE ${where.join(' AND ')} AND (lease_until IS NULL OR lease_until < ?)
+       RETURNING id, task_id, event_type`,
+      [now, now, ...params, now],
+    );
+  },
+};

@@ -1,0 +1,37 @@
+import { statement } from '../storage/statement';
+import type { Statement } from '../storage/statement';
+
+/**
+ * The statements of `recording_callbacks`, the stored callbacks deliveries are rebuilt from.
+ *
+ * @example
+ * const [stored] = await db.query<{ id: number }>(em, storedCallbackSql.insert({ ... }));
+ */
+export const storedCallbackSql = {
+  /** Stores a callback unless one with its dedupe key exists; returns `id` only when it stored it. */
+  insert(c: {
+    dedupeKey: string;
+    taskId: string;
+    eventType: string;
+    jobId: string | null;
+    publishDomain: string;
+    payload: string;
+    receivedAt: Date | string | null;
+  }): Statement {
+    return statement(
+      `INSERT INTO recording_callbacks (dedupe_key, task_id, event_type, job_id, publish_domain, payload, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [c.dedupeKey, c.taskId, c.eventType, c.jobId, c.publishDomain, c.payload, c.receivedAt],
+    );
+  },
+
+  /** The `id` of the callback stored under a dedupe key. */
+  idByDedupeKey(dedupeKey: string): Statement {
+    return statement('SELECT id FROM recording_callbacks WHERE dedupe_key = ?', [dedupeKey]);
+  },
+
+  /** The stored payload of a callback, returning `payload`. */
+  payload(callbackId: number): Statement {
+    return statement(`SELECT payload FROM recording_callbacks WHERE id = ?`, [callbackId]);
+  },
+};

@@ -1,0 +1,84 @@
+import { statement } from './statement';
+import type { Statement } from './statement';
+
+/** The databases the module runs on. */
+export type DialectName = 'postgres' | 'sqlite';
+
+/**
+ * Every difference between the two databases that statements or their results see, in one place:
+ * placeholders, how datetimes and JSON travel, whether rows can be locked, advisory locks. Statement
+ * builders write one portable text; nothing outside `storage/` asks which database it is.
+ *
+ * @example
+ * const at = dialect.time(new Date()); // a parameter for a datetime column
+ */
+export interface SqlDialect {
+  readonly name: DialectName;
+  /** True when writers run concurrently and row locks order them (PostgreSQL); SQLite has one writer. */
+  readonly concurrent: boolean;
+  /** The statement text with `?` turned into the driver's placeholders. */
+  text(sql: string): string;
+  /** A date as a parameter for a datetime column. */
+  time(date: Date | null): Date | string | null;
+  /** A datetime column value of a raw row. */
+  readTime(value: unknown): Date | null;
+  /** A JSON column value of a raw row. */
+  readJson<T>(value: unknown): T;
+  /**
+   * A SELECT that also locks the rows it finds until the transaction ends, or null where a lock is not
+   * needed (SQLite's single writer already keeps write transactions apart).
+   */
+  lockRows(select: Statement): Statement | null;
+  /** A transaction-scoped advisory lock attempt returning `ok`, or null where there are none (SQLite). */
+  tryAdvisoryLock(key: number): Statement | null;
+}
+
+function readJson<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** PostgreSQL through pg: `$n` placeholders, `Date` parameters, jsonb parsed by the driver. */
+const postgres: SqlDialect = {
+  name: 'postgres',
+  concurrent: true,
+  text(sql) {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  },
+  time: (date) => date,
+  readTime: (value) => (value === null || value === undefined ? null : new Date(value as Date | string)),
+  readJson,
+  lockRows: (select) => statement(`${select.sql} FOR UPDATE`, select.params),
+  tryAdvisoryLock: (key) => statement('SELECT pg_try_advisory_xact_lock(?) AS ok', [key]),
+};
+
+/**
+ * SQLite through better-sqlite3: `?` placeholders, datetimes as the UTC text TypeORM itself writes
+ * (`YYYY-MM-DD HH:MM:SS.SSS`, so entity reads and sorting agree), JSON as text.
+ */
+const sqlite: SqlDialect = {
+  name: 'sqlite',
+  concurrent: false,
+  text: (sql) => sql,
+  time: (date) => (date === null ? null : date.toISOString().replace('T', ' ').replace('Z', '')),
+  readTime(value) {
+    if (value === null || value === undefined) return null;
+    if (value instanceof Date) return value;
+    const text = String(value);
+    return new Date(text.includes('T') ? text : `${text.replace(' ', 'T')}Z`);
+  },
+  readJson,
+  // One writer at a time already keeps write transactions and checks apart.
+  lockRows: () => null,
+  tryAdvisoryLock: () => null,
+};
+
+/**
+ * The dialect of a TypeORM DataSource type.
+ *
+ * @example
+ * const dialect = dialectOf(dataSource.options.type);
+ */
+export function dialectOf(type: string): SqlDialect {
+  return type === 'postgres' ? postgres : sqlite;
+}

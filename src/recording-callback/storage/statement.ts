@@ -1,0 +1,27 @@
+/**
+ * One parameterised SQL statement, written with `?` placeholders in the dialect-neutral SQL both
+ * databases understand. Builders in `*.sql.ts` return these; the database gateway runs them and turns
+ * the placeholders into the dialect's own.
+ *
+ * @example
+ * const s: Statement = { sql: 'SELECT id FROM t WHERE a = ?', params: [a] };
+ */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+/**
+ * Builds a {@link Statement}.
+ *
+ * @example
+ * statement('UPDATE t SET a = ? WHERE id = ?', [a, id]);
+ */
+export function statement(sql: string, params: readonly unknown[] = []): Statement {
+  return { sql, params };
+}
+
+/** `?, ?, ?` for a list of `n` values (an `IN (…)` list). */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
+}
