@@ -10,5 +10,5 @@ export default async function globalTeardown(): Promise<void> {
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${state.name} WITH (FORCE)`);
   await admin.end();
-  state.server.stop();
+  await state.server.stop();
 }
