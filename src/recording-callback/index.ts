@@ -1,33 +1,43 @@
+// The public API: what an app imports. Internal parts (the delivery scheduler and runner, the task
+// store, statement builders, the handler registry, backoff) are not exported; import paths below
+// `src/` are not part of the package's contract.
+
+// Huawei's wire format: event types, one DTO class per event, signing.
 export * from './protocol';
+
+// The module, its options and what it injects.
 export * from './recording-callback.module';
 export * from './recording-callback.options';
+export { RecordingCallbackOptionsError } from './recording-callback.options-resolver';
 export { InjectRecordingCallbackOptions, RECORDING_CALLBACK_OPTIONS } from './recording-callback.module-definition';
 export type { RecordingCallbackRouteExtras } from './recording-callback.module-definition';
+
+// Schema: entities and migrations for the app's DataSource.
 export * from './recording-callback.entities';
 export * from './migrations';
-export * from './callback/signature.exception';
-export type { CallbackAnswer } from './callback/recording-callback.controller';
-export * from './delivery/recording-events';
-export * from './delivery/on-recording-event.decorator';
-export * from './delivery/stored-callback.entity';
-export * from './delivery/delivery.entity';
-export * from './delivery/delivery-context';
-export * from './delivery/backoff';
-export * from './delivery/deliveries.service';
-export * from './delivery/delivery-outbox';
-export * from './delivery/delivery-scheduler';
-export * from './delivery/delivery-runner';
-export * from './delivery/delivery.sql';
-export * from './delivery/stalled-task.watchdog';
-export * from './delivery/recording-handler.registry';
-
-export * from './tasks/task-status';
-export * from './tasks/task-state.reducer';
 export * from './tasks/recording-task.entity';
 export * from './tasks/recording-file.entity';
 export * from './tasks/task-transition.entity';
+export * from './delivery/stored-callback.entity';
+export * from './delivery/delivery.entity';
+
+// Events, their payload classes, and the decorator for handlers.
+export * from './delivery/recording-events';
+export * from './delivery/on-recording-event.decorator';
+export * from './tasks/task-status';
+export type { FileState, TaskState, TaskTransition } from './tasks/task-state.reducer';
+
+// Services an app calls, and what they return.
+export * from './tasks/recording-tasks.service';
 export * from './tasks/task.view';
 export * from './tasks/list-tasks.query';
-export * from './tasks/recording-tasks.service';
-export * from './tasks/write-transactions';
+export * from './delivery/deliveries.service';
+export * from './delivery/stalled-task.watchdog';
 export * from './telemetry/recording-telemetry';
+export * from './tasks/write-transactions';
+export type { CallbackAnswer } from './callback/recording-callback.controller';
+
+// Errors.
+export * from './callback/signature.exception';
+export * from './errors/invalid-fields.exception';
+export * from './storage/storage.errors';

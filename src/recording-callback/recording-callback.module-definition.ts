@@ -14,6 +14,7 @@ export interface RecordingCallbackRouteExtras {
   tasksPath: string;
 }
 
+/** Route paths used when the app sets none. */
 export const DEFAULT_ROUTES: RecordingCallbackRouteExtras = {
   callbackPath: 'recording-callbacks',
   tasksPath: 'recording-tasks',

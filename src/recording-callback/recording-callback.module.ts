@@ -24,7 +24,7 @@ import {
   RecordingCallbackConfigurableModule,
 } from './recording-callback.module-definition';
 import type { RecordingCallbackRouteExtras } from './recording-callback.module-definition';
-import { algorithmsInUse, resolveOptions } from './recording-callback.options';
+import { algorithmsInUse, resolveOptions } from './recording-callback.options-resolver';
 import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions } from './recording-callback.options';
 import { QueryAccessGuard } from './tasks/query-access.guard';
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';

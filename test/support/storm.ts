@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
-import { dedupeKey, reduceFile, reduceTask } from '../../src/recording-callback';
+import { dedupeKey } from '../../src/recording-callback';
+import { reduceFile, reduceTask } from '../../src/recording-callback/tasks/task-state.reducer';
 import type { FileState, RecordingCallbackDto, TaskState, TaskTransition } from '../../src/recording-callback';
 import { sign } from './callbacks';
 

@@ -8,7 +8,7 @@ import type { TaskState } from '../../src/recording-callback/tasks/task-state.re
 import { TaskStatus } from '../../src/recording-callback/tasks/task-status';
 import { RECORDING_CALLBACK_ENTITIES } from '../../src/recording-callback/recording-callback.entities';
 import { RECORDING_CALLBACK_MIGRATIONS } from '../../src/recording-callback/migrations';
-import { resolveOptions } from '../../src/recording-callback/recording-callback.options';
+import { resolveOptions } from '../../src/recording-callback/recording-callback.options-resolver';
 import type {
   RecordingDeliveryOptions,
   ResolvedRecordingCallbackOptions,

@@ -1,7 +1,7 @@
 import { BadRequestException, CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { verifySignature } from '../protocol/signature';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
-import { keySetFor } from '../recording-callback.options';
+import { keySetFor } from '../recording-callback.options-resolver';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { markRequestStart } from './request-timing';
 import { RecordingSignatureException } from './signature.exception';

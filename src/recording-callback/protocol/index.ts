@@ -1,7 +1,6 @@
 export * from './recording-event-type';
 export * from './signature';
 export * from './parse-callback';
-export * from './dto/validators';
 export * from './dto/record-callback-base.dto';
 export * from './dto/record-task-event-base.dto';
 export * from './dto/record-file-event-base.dto';
@@ -12,4 +11,3 @@ export * from './dto/record-over.dto';
 export * from './dto/record-failed.dto';
 export * from './dto/recording-callback.dto';
 export * from './dedupe-key';
-export * from './storable-text';

@@ -4,7 +4,7 @@ import {
   algorithmsInUse,
   keySetFor,
   resolveOptions,
-} from './recording-callback.options';
+} from './recording-callback.options-resolver';
 import type { RecordingCallbackModuleOptions } from './recording-callback.options';
 
 const KEY_A = 'Q7mXz2Lp9Rt4Wv8Kd3Hs6Jn1Bc5Fg0Ye';

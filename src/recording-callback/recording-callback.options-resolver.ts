@@ -1,0 +1,158 @@
+import { SIGNATURE_ALGORITHMS } from './protocol/signature';
+import type { SignatureAlgorithm } from './protocol/signature';
+import type {
+  RecordingCallbackKeySet,
+  RecordingCallbackModuleOptions,
+  ResolvedRecordingCallbackOptions,
+} from './recording-callback.options';
+
+/**
+ * Raised at start-up for invalid options; the message names the option at fault.
+ *
+ * @example
+ * try { resolveOptions(raw) } catch (e) { if (e instanceof RecordingCallbackOptionsError) ... }
+ */
+export class RecordingCallbackOptionsError extends Error {
+  constructor(option: string, problem: string) {
+    super(`RecordingCallbackModule option ${option}: ${problem}`);
+    this.name = 'RecordingCallbackOptionsError';
+  }
+}
+
+const KEY_PATTERN = /^[A-Za-z0-9]{32,}$/;
+
+function checkKeySet(path: string, set: RecordingCallbackKeySet | undefined): RecordingCallbackKeySet {
+  if (!set || typeof set !== 'object') throw new RecordingCallbackOptionsError(path, 'must be { algorithm, keys }');
+  if (!SIGNATURE_ALGORITHMS.includes(set.algorithm)) {
+    throw new RecordingCallbackOptionsError(
+      `${path}.algorithm`,
+      `unknown algorithm ${JSON.stringify(set.algorithm)}; use ${SIGNATURE_ALGORITHMS.join(' or ')}`,
+    );
+  }
+  if (!Array.isArray(set.keys) || set.keys.length === 0) {
+    throw new RecordingCallbackOptionsError(`${path}.keys`, 'must list at least one key');
+  }
+  set.keys.forEach((key, i) => {
+    // Never echo the key itself: it is a secret.
+    if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+      throw new RecordingCallbackOptionsError(
+        `${path}.keys[${i}]`,
+        'a key must be at least 32 characters, letters and digits only',
+      );
+    }
+  });
+  return { algorithm: set.algorithm, keys: [...set.keys] };
+}
+
+/**
+ * Validates module options and fills defaults. Throws {@link RecordingCallbackOptionsError} naming the
+ * option, so a misconfigured app stops at start-up instead of rejecting every callback.
+ *
+ * @example
+ * resolveOptions({ auth: { algorithm: 'MD5', keys: [key] } }).toleranceSeconds; // 300
+ */
+export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRecordingCallbackOptions {
+  if (!raw || typeof raw !== 'object') throw new RecordingCallbackOptionsError('options', 'must be an object');
+  const tolerance = raw.toleranceSeconds ?? 300;
+  if (!Number.isInteger(tolerance) || tolerance < 0) {
+    throw new RecordingCallbackOptionsError('toleranceSeconds', 'must be a non-negative whole number of seconds');
+  }
+  if (raw.queryGuards !== undefined && !Array.isArray(raw.queryGuards)) {
+    throw new RecordingCallbackOptionsError('queryGuards', 'must be an array of guards');
+  }
+  (raw.queryGuards ?? []).forEach((guard, i) => {
+    const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
+    if (typeof guard !== 'function' && !isInstance) {
+      throw new RecordingCallbackOptionsError(
+        `queryGuards[${i}]`,
+        'must be a guard class or an object with canActivate()',
+      );
+    }
+  });
+  if (raw.now !== undefined && typeof raw.now !== 'function') {
+    throw new RecordingCallbackOptionsError('now', 'must be a function returning epoch milliseconds');
+  }
+  let auth: ResolvedRecordingCallbackOptions['auth'];
+  if (raw.auth === 'none') {
+    auth = 'none';
+  } else if (raw.auth && typeof raw.auth === 'object' && 'domains' in raw.auth) {
+    const entries = Object.entries(raw.auth.domains ?? {});
+    if (entries.length === 0 && !raw.auth.fallback) {
+      throw new RecordingCallbackOptionsError('auth.domains', 'must configure at least one domain');
+    }
+    auth = {
+      domains: new Map(entries.map(([domain, set]) => [domain, checkKeySet(`auth.domains["${domain}"]`, set)])),
+      fallback: raw.auth.fallback ? checkKeySet('auth.fallback', raw.auth.fallback) : undefined,
+    };
+  } else if (raw.auth && typeof raw.auth === 'object') {
+    auth = { domains: new Map(), fallback: checkKeySet('auth', raw.auth) };
+  } else {
+    throw new RecordingCallbackOptionsError(
+      'auth',
+      "is required: { algorithm, keys }, { domains: {...} }, or 'none' to accept unsigned callbacks",
+    );
+  }
+  const d = raw.delivery ?? {};
+  const delivery = {
+    maxAttempts: count('delivery.maxAttempts', d.maxAttempts, 8, 1),
+    baseDelayMs: count('delivery.baseDelayMs', d.baseDelayMs, 1000, 0),
+    maxDelayMs: count('delivery.maxDelayMs', d.maxDelayMs, 15 * 60_000, 0),
+    leaseMs: count('delivery.leaseMs', d.leaseMs, 5 * 60_000, 1),
+    pollIntervalMs: count('delivery.pollIntervalMs', d.pollIntervalMs, 1000, 0),
+    shutdownGraceMs: count('delivery.shutdownGraceMs', d.shutdownGraceMs, 10_000, 0),
+    handlerTimeoutMs: 0,
+    concurrency: count('delivery.concurrency', d.concurrency, 32, 1),
+  };
+  // Past its lease a delivery may be taken over by another instance while the handler still runs, so
+  // a handler must give up well before the lease ends.
+  delivery.handlerTimeoutMs = count(
+    'delivery.handlerTimeoutMs',
+    d.handlerTimeoutMs,
+    Math.max(1, Math.min(60_000, Math.floor(delivery.leaseMs / 2))),
+    1,
+  );
+  if (delivery.handlerTimeoutMs >= delivery.leaseMs) {
+    throw new RecordingCallbackOptionsError('delivery.handlerTimeoutMs', 'must be below delivery.leaseMs');
+  }
+  const w = raw.watchdog ?? {};
+  const watchdog = {
+    stallAfterSeconds: count('watchdog.stallAfterSeconds', w.stallAfterSeconds, 3 * 3600, 1),
+    checkIntervalMs: count('watchdog.checkIntervalMs', w.checkIntervalMs, 60_000, 0),
+  };
+  return {
+    auth,
+    toleranceSeconds: tolerance,
+    queryGuards: raw.queryGuards ?? [],
+    delivery,
+    watchdog,
+    now: raw.now ?? Date.now,
+  };
+}
+
+function count(option: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new RecordingCallbackOptionsError(option, `must be a whole number >= ${min}`);
+  }
+  return value;
+}
+
+/**
+ * The key set that applies to a `publish_domain`, or `undefined` when the domain is not configured.
+ *
+ * @example
+ * keySetFor(options.auth, body.publish_domain)?.algorithm;
+ */
+export function keySetFor(
+  auth: Exclude<ResolvedRecordingCallbackOptions['auth'], 'none'>,
+  publishDomain: string,
+): RecordingCallbackKeySet | undefined {
+  return auth.domains.get(publishDomain) ?? auth.fallback;
+}
+
+/** Algorithms in use, for the start-up warning about MD5. */
+export function algorithmsInUse(auth: ResolvedRecordingCallbackOptions['auth']): Set<SignatureAlgorithm> {
+  if (auth === 'none') return new Set();
+  const sets = [...auth.domains.values(), ...(auth.fallback ? [auth.fallback] : [])];
+  return new Set(sets.map((s) => s.algorithm));
+}
