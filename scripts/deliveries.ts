@@ -2,22 +2,22 @@
  * Operator command for recording-callback deliveries: list them and replay dead (or other) ones.
  *
  *   npm run deliveries -- list [--status dead] [--task ID] [--limit N] [--json]
- *   npm run deliveries -- replay --status dead [--task ID]
+ *   npm run deliveries -- replay --status dead [--task ID] [--since 2026-12-01T00:00:00Z]
  *   npm run deliveries -- replay --id 12
  *
  * It opens the same database as the host app (DATABASE_URL, else SQLITE_PATH, default
- * data/recordings.sqlite) and changes rows only; a running app's poller picks replayed deliveries up
- * within its poll interval (delivery.pollIntervalMs, 1 s by default), or the app's next start does.
- * Replay works exactly like `POST <callbackPath>/deliveries/:id/replay`: the delivery becomes pending
- * with a fresh attempt count, due now; handlers that already succeeded are skipped, except for a
- * delivery that was fully delivered, which is handed to every handler again.
+ * data/recordings.sqlite) through the library itself: a Nest application context with
+ * RecordingCallbackModule (running no deliveries, `delivery.run: false`) and its DeliveriesService, so
+ * the command does exactly what `GET <callbackPath>/deliveries` and `POST …/deliveries/:id/replay` do.
+ * A running app's poller picks replayed deliveries up within its poll interval
+ * (delivery.pollIntervalMs, 1 s by default), or the app's next start does.
  *
  * Exit codes: 0 done (also when nothing matched a --status replay), 1 failure (database, unknown
  * --id), 2 bad arguments.
  */
 import { existsSync } from 'node:fs';
-import type { DataSource } from 'typeorm';
-import { replayStatement } from '../src/recording-callback/delivery/replay-statement';
+import { parseArgs as parseNodeArgs } from 'node:util';
+import type { DeliveriesService, DeliveryView } from '../src/recording-callback';
 
 const STATUSES = ['pending', 'failed', 'delivered', 'dead'] as const;
 type Status = (typeof STATUSES)[number];
@@ -34,6 +34,8 @@ Commands:
              --id N                                   one delivery, whatever its status
              --status dead|failed|delivered           every delivery with this status
              --task ID                                with --status: only this recording task
+             --since TIME                             with --status: only those last changed at or after
+                                                      TIME (ISO-8601, e.g. 2026-12-01T00:00:00Z)
   help     Show this text.
 
 Database: DATABASE_URL (postgres://...) or SQLITE_PATH (default data/recordings.sqlite), as for the app.
@@ -50,16 +52,44 @@ interface Args {
   task?: string;
   limit: number;
   id?: number;
+  since?: Date;
   json: boolean;
 }
 
-const FLAGS: Record<string, { value: boolean; commands: Args['command'][] }> = {
-  status: { value: true, commands: ['list', 'replay'] },
-  task: { value: true, commands: ['list', 'replay'] },
-  limit: { value: true, commands: ['list'] },
-  id: { value: true, commands: ['replay'] },
-  json: { value: false, commands: ['list'] },
-};
+const FLAGS = {
+  list: { status: { type: 'string' }, task: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  replay: { status: { type: 'string' }, task: { type: 'string' }, id: { type: 'string' }, since: { type: 'string' } },
+} as const;
+
+/** node:util parseArgs, with its errors said in this command's words. */
+function readFlags(command: 'list' | 'replay', rest: string[]): Map<string, string | boolean> {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS[command]).map(([name, o]) => [name, { ...o, multiple: true }]),
+  ) as Record<string, { type: 'string' | 'boolean'; multiple: true }>;
+  let parsed: ReturnType<typeof parseNodeArgs>;
+  try {
+    parsed = parseNodeArgs({ args: rest, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    const { code, message } = e as { code?: string; message: string };
+    const flag = /'(--?[a-z]+)/i.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`${command} does not take ${flag}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new UsageError(`unexpected argument "${/'([^']*)'/.exec(message)?.[1] ?? ''}"`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const kind = (FLAGS[command] as Record<string, { type: string }>)[flag.slice(2)]?.type;
+      throw new UsageError(kind === 'boolean' ? `${flag} takes no value` : `${flag} needs a value`);
+    }
+    throw new UsageError(message);
+  }
+  const given = new Map<string, string | boolean>();
+  for (const [name, values] of Object.entries(parsed.values)) {
+    const list = values as Array<string | boolean>;
+    if (list.length > 1) throw new UsageError(`--${name} given twice`);
+    given.set(name, list[0]);
+  }
+  return given;
+}
 
 function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
@@ -67,98 +97,58 @@ function parseArgs(argv: string[]): Args {
   if (command === 'help' || command === '--help' || command === '-h')
     return { command: 'help', limit: 20, json: false };
   if (command !== 'list' && command !== 'replay') throw new UsageError(`unknown command "${command}"`);
-  const given = new Map<string, string | true>();
-  for (let i = 0; i < rest.length; i++) {
-    const match = /^--([a-z]+)(?:=(.*))?$/.exec(rest[i]);
-    if (!match) throw new UsageError(`unexpected argument "${rest[i]}"`);
-    const [, name, inline] = match;
-    const flag = FLAGS[name];
-    if (!flag || !flag.commands.includes(command)) throw new UsageError(`${command} does not take --${name}`);
-    if (given.has(name)) throw new UsageError(`--${name} given twice`);
-    if (!flag.value) {
-      if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
-      given.set(name, true);
-      continue;
-    }
-    const value = inline ?? rest[++i];
-    if (value === undefined || (inline === undefined && value.startsWith('--')))
-      throw new UsageError(`--${name} needs a value`);
-    given.set(name, value);
-  }
-  const args: Args = { command, limit: 20, json: given.has('json') };
-  const status = given.get('status') as string | undefined;
+  const given = readFlags(command, rest);
+  const text = (name: string) => given.get(name) as string | undefined;
+  const args: Args = { command, limit: 20, json: given.get('json') === true };
+  const status = text('status');
   if (status !== undefined) {
     if (!STATUSES.includes(status as Status))
       throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, got "${status}"`);
     args.status = status as Status;
   }
-  const task = given.get('task') as string | undefined;
+  const task = text('task');
   if (task !== undefined) {
     if (task === '' || task.length > 256) throw new UsageError('--task must be a task id (1 to 256 characters)');
     args.task = task;
   }
-  const limit = given.get('limit') as string | undefined;
+  const limit = text('limit');
   if (limit !== undefined) {
     if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000)
       throw new UsageError(`--limit must be a whole number from 1 to 1000, got "${limit}"`);
     args.limit = Number(limit);
   }
-  const id = given.get('id') as string | undefined;
+  const id = text('id');
   if (id !== undefined) {
     if (!/^\d{1,10}$/.test(id) || Number(id) < 1)
       throw new UsageError(`--id must be a delivery id (a whole number >= 1), got "${id}"`);
     args.id = Number(id);
   }
-  if (command === 'replay') {
-    if ((args.id === undefined) === (args.status === undefined))
-      throw new UsageError('replay needs exactly one of --id N or --status S');
-    if (args.id !== undefined && args.task !== undefined)
-      throw new UsageError('--task narrows --status; it cannot be combined with --id');
-    if (args.status === 'pending')
-      throw new UsageError('pending deliveries are already waiting to run; replay dead, failed or delivered ones');
-    if (args.status === 'delivered' && args.task === undefined) {
-      throw new UsageError(
-        'replaying every delivered delivery would hand every callback to every handler again; add --task ID, or use --id N',
-      );
-    }
+  const since = text('since');
+  if (since !== undefined) {
+    const at = new Date(since);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(since) || Number.isNaN(at.getTime()))
+      throw new UsageError(`--since must be an ISO-8601 time such as 2026-12-01T00:00:00Z, got "${since}"`);
+    args.since = at;
   }
+  if (command === 'replay') checkReplay(args);
   return args;
 }
 
-interface Row {
-  id: number;
-  callbackId: number | null;
-  taskId: string;
-  eventType: string;
-  status: Status;
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-  succeededHandlers: string[];
-  createdAt: string;
-  updatedAt: string;
+function checkReplay(args: Args): void {
+  if ((args.id === undefined) === (args.status === undefined))
+    throw new UsageError('replay needs exactly one of --id N or --status S');
+  if (args.id !== undefined && (args.task !== undefined || args.since !== undefined))
+    throw new UsageError('--task and --since narrow --status; they cannot be combined with --id');
+  if (args.status === 'pending')
+    throw new UsageError('pending deliveries are already waiting to run; replay dead, failed or delivered ones');
+  if (args.status === 'delivered' && args.task === undefined) {
+    throw new UsageError(
+      'replaying every delivered delivery would hand every callback to every handler again; add --task ID, or use --id N',
+    );
+  }
 }
 
-function toRow(r: Record<string, unknown>): Row {
-  const status = String(r.status) as Status;
-  const open = status === 'pending' || status === 'failed';
-  const handlers = r.succeeded_handlers;
-  return {
-    id: Number(r.id),
-    callbackId: r.callback_id === null ? null : Number(r.callback_id),
-    taskId: String(r.task_id),
-    eventType: String(r.event_type),
-    status,
-    attempts: Number(r.attempts),
-    lastError: (r.last_error as string | null) ?? null,
-    nextAttemptAt: open ? new Date(Number(r.next_attempt_at)).toISOString() : null,
-    succeededHandlers: (typeof handlers === 'string' ? JSON.parse(handlers) : handlers) as string[],
-    createdAt: new Date(Number(r.created_at)).toISOString(),
-    updatedAt: new Date(Number(r.updated_at)).toISOString(),
-  };
-}
-
-function table(rows: Row[]): string {
+function table(rows: DeliveryView[]): string {
   const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
   const lines = rows.map((r) => [
     String(r.id),
@@ -182,7 +172,13 @@ function table(rows: Row[]): string {
     .join('\n');
 }
 
-async function openDatabase(): Promise<DataSource> {
+/** The library, started as an application context on the app's database; close it when done. */
+interface Library {
+  deliveries: DeliveriesService;
+  close(): Promise<void>;
+}
+
+async function openLibrary(): Promise<Library> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const sqlitePath = process.env.SQLITE_PATH || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -193,61 +189,52 @@ async function openDatabase(): Promise<DataSource> {
     if (!existsSync(path))
       throw new Failure(`no SQLite database at ${path}: set SQLITE_PATH (or DATABASE_URL) as for the app`);
   }
-  // Loaded here, not at the top: bad arguments are reported at once, without loading the library and
-  // the database drivers (seconds). The script is compiled to CommonJS, where require() is the plain way.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // Loaded here, not at the top: bad arguments are reported at once, without loading Nest, the library
+  // and the database drivers (seconds). The script is compiled to CommonJS, where require() is the plain way.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Module } = require('@nestjs/common') as typeof import('@nestjs/common');
+  const { NestFactory } = require('@nestjs/core') as typeof import('@nestjs/core');
+  const { TypeOrmModule } = require('@nestjs/typeorm') as typeof import('@nestjs/typeorm');
   const { DataSource } = require('typeorm') as typeof import('typeorm');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const library = require('../src/recording-callback') as typeof import('../src/recording-callback');
   const { databaseOptions } = require('../ormconfig') as typeof import('../ormconfig');
-  const ds = new DataSource({
-    ...databaseOptions({ databaseUrl, sqlitePath, poolSize: 2 }),
-    migrations: [],
-    logging: false,
-  });
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  @Module({
+    imports: [
+      TypeOrmModule.forRoot({
+        ...databaseOptions({ databaseUrl, sqlitePath, poolSize: 2 }),
+        logging: false,
+        retryAttempts: 0,
+      }),
+      // Signatures, polling, the watchdog and handlers play no part here: this process only reads and
+      // replays, and must never run a delivery (it has no handlers).
+      library.RecordingCallbackModule.forRoot({
+        auth: 'none',
+        delivery: { run: false, pollIntervalMs: 0 },
+        watchdog: { checkIntervalMs: 0 },
+      }),
+    ],
+  })
+  class DeliveriesCliModule {}
+
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
   try {
-    await ds.initialize();
+    app = await NestFactory.createApplicationContext(DeliveriesCliModule, { logger: false, abortOnError: false });
   } catch (e) {
     throw new Failure(`cannot open the database: ${e instanceof Error ? e.message : String(e)}`);
   }
-  try {
-    await ds.query('SELECT 1 FROM recording_deliveries WHERE 1 = 0');
-  } catch {
-    await ds.destroy();
+  if (await app.get(DataSource).showMigrations()) {
+    await app.close();
     throw new Failure(
-      'this database has no recording_deliveries table: start the app once (it runs the migrations) or run npm run migration:run',
+      'this database is missing recording tables or migrations: start the app once (it runs the migrations) or run npm run migration:run',
     );
   }
-  return ds;
+  return { deliveries: app.get(library.DeliveriesService), close: () => app.close() };
 }
 
-/** `?` placeholders become `$1…` on PostgreSQL. */
-function sql(ds: DataSource, text: string): string {
-  let n = 0;
-  return ds.options.type === 'postgres' ? text.replace(/\?/g, () => `$${++n}`) : text;
-}
-
-const COLUMNS =
-  'id, callback_id, task_id, event_type, status, attempts, last_error, next_attempt_at, succeeded_handlers, created_at, updated_at';
-
-async function list(ds: DataSource, args: Args): Promise<void> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (args.status) {
-    where.push('status = ?');
-    params.push(args.status);
-  }
-  if (args.task) {
-    where.push('task_id = ?');
-    params.push(args.task);
-  }
-  const rows: Array<Record<string, unknown>> = await ds.query(
-    sql(
-      ds,
-      `SELECT ${COLUMNS} FROM recording_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
-    ),
-    [...params, args.limit],
-  );
-  const items = rows.map(toRow);
+async function list(lib: Library, args: Args): Promise<void> {
+  const { items } = await lib.deliveries.list({ status: args.status, taskId: args.task, limit: args.limit });
   if (args.json) {
     process.stdout.write(JSON.stringify(items, null, 2) + '\n');
     return;
@@ -260,35 +247,30 @@ async function list(ds: DataSource, args: Args): Promise<void> {
   if (items.length === args.limit) process.stdout.write(`(first ${args.limit}; use --limit to see more)\n`);
 }
 
-async function replay(ds: DataSource, args: Args): Promise<void> {
-  const now = Date.now();
-  const pg = ds.options.type === 'postgres';
-  const where = args.id !== undefined ? 'id = ?' : `status = ?${args.task ? ' AND task_id = ?' : ''}`;
-  const filter = args.id !== undefined ? [args.id] : [args.status, ...(args.task ? [args.task] : [])];
-  // One statement, the same as the HTTP replay: atomic, and on SQLite it takes the write lock first, so
-  // it waits for a running app instead of failing. Deliveries running right now are left alone.
-  const rows: Array<Record<string, unknown>> = await ds.query(sql(ds, replayStatement(pg, where)), [
-    now,
-    now,
-    ...filter,
-    now,
-  ]);
-  // PostgreSQL answers an UPDATE … RETURNING with [rows, count] through TypeORM.
-  const replayed = (pg && Array.isArray(rows[0]) ? (rows[0] as unknown as Array<Record<string, unknown>>) : rows).map(
-    (r) => ({
-      id: Number(r.id),
-      taskId: String(r.task_id),
-      eventType: String(r.event_type),
-    }),
-  );
-  replayed.sort((a, b) => a.id - b.id);
-  if (args.id !== undefined && replayed.length === 0) throw new Failure(`no delivery ${args.id}`);
+async function replay(lib: Library, args: Args): Promise<void> {
+  const started = new Date();
+  let replayed: Array<{ id: number; taskId: string; eventType: string }>;
+  if (args.id !== undefined) {
+    try {
+      const one = await lib.deliveries.replay(args.id);
+      replayed = [one];
+    } catch (e) {
+      const status = (e as { getStatus?: () => number }).getStatus?.();
+      if (status === 404) throw new Failure(`no delivery ${args.id}`);
+      if (status === 409) throw new Failure(`delivery ${args.id} is running now; replay it once it has finished`);
+      throw e;
+    }
+  } else {
+    const status = args.status as Exclude<Status, 'pending'>;
+    replayed = await lib.deliveries.replayMatching({ status, taskId: args.task, since: args.since });
+  }
   if (replayed.length === 0) {
-    process.stdout.write(`no ${args.status} deliveries${args.task ? ` of task ${args.task}` : ''}: nothing replayed\n`);
+    const narrowed = `${args.task ? ` of task ${args.task}` : ''}${args.since ? ` since ${args.since.toISOString()}` : ''}`;
+    process.stdout.write(`no ${args.status} deliveries${narrowed}: nothing replayed\n`);
     return;
   }
   const noun = replayed.length === 1 ? 'delivery' : 'deliveries';
-  process.stdout.write(`replayed ${replayed.length} ${noun} (now pending, due ${new Date(now).toISOString()}):\n`);
+  process.stdout.write(`replayed ${replayed.length} ${noun} (now pending, due ${started.toISOString()}):\n`);
   for (const r of replayed) process.stdout.write(`  ${r.id}  ${r.eventType}  task ${r.taskId}\n`);
   process.stdout.write('A running app delivers them within its poll interval; otherwise its next start does.\n');
 }
@@ -306,17 +288,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  let ds: DataSource | undefined;
+  let lib: Library | undefined;
   try {
-    ds = await openDatabase();
-    if (args.command === 'list') await list(ds, args);
-    else await replay(ds, args);
+    lib = await openLibrary();
+    if (args.command === 'list') await list(lib, args);
+    else await replay(lib, args);
     return 0;
   } catch (e) {
     process.stderr.write(`deliveries: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
-    await ds?.destroy().catch(() => undefined);
+    await lib?.close().catch(() => undefined);
   }
 }
 

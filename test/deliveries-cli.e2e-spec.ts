@@ -113,6 +113,9 @@ describe('deliveries CLI arguments', () => {
     [['replay', '--status', 'pending'], /already waiting/],
     [['replay', '--status', 'delivered'], /add --task ID, or use --id N/],
     [['replay', '--status', 'dead', '--json'], /replay does not take --json/],
+    [['replay', '--status', 'dead', '--since', 'yesterday'], /--since must be an ISO-8601 time/],
+    [['replay', '--id', '3', '--since', '2026-12-01T00:00:00Z'], /cannot be combined with --id/],
+    [['list', '--status', 'dead', '--status', 'failed'], /--status given twice/],
   ];
   it.each(usage)('%j is refused with exit code 2 and the usage text', async (args, message) => {
     const run = await cli(args, env);
@@ -280,8 +283,20 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
     expect(seen(ids.delivered)).toEqual(['fragile', 'sturdy']);
     expect(byCallback.get(ids.otherStart)!.status).toBe('dead');
 
+    // --since narrows to deliveries last changed at or after it: one millisecond after the death, none.
+    const listed = await cli(['list', '--status', 'dead', '--json'], databaseEnv(db));
+    const [deadOne] = JSON.parse(listed.stdout) as Array<{ callbackId: number; updatedAt: string }>;
+    expect(deadOne.callbackId).toBe(ids.otherStart);
+    const later = new Date(Date.parse(deadOne.updatedAt) + 1).toISOString();
+    const tooLate = await cli(['replay', '--status', 'dead', '--since', later], databaseEnv(db));
+    expect({ code: tooLate.code, out: tooLate.stdout }).toEqual({
+      code: 0,
+      out: `no dead deliveries since ${later}: nothing replayed\n`,
+    });
+    expect(seen(ids.otherStart)).toEqual([]);
+
     // Replayed while the app runs: its poller takes it.
-    const run = await cli(['replay', '--status', 'dead'], databaseEnv(db));
+    const run = await cli(['replay', '--status', 'dead', '--since', deadOne.updatedAt], databaseEnv(db));
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('replayed 1 delivery');
     await eventually(() => seen(ids.otherStart).length === 1, 10_000);

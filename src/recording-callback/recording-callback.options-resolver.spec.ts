@@ -141,4 +141,11 @@ describe('resolveOptions', () => {
       }
     });
   });
+  it('delivery.run defaults to true and must be a boolean', () => {
+    expect(resolveOptions({ auth: 'none' }).delivery.run).toBe(true);
+    expect(resolveOptions({ auth: 'none', delivery: { run: false } }).delivery.run).toBe(false);
+    expect(() => resolveOptions({ auth: 'none', delivery: { run: 'no' as unknown as boolean } })).toThrow(
+      'RecordingCallbackModule option delivery.run: must be true or false',
+    );
+  });
 });

@@ -102,7 +102,10 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     shutdownGraceMs: count('delivery.shutdownGraceMs', d.shutdownGraceMs, 10_000, 0),
     handlerTimeoutMs: 0,
     concurrency: count('delivery.concurrency', d.concurrency, 32, 1),
+    run: d.run ?? true,
   };
+  if (typeof delivery.run !== 'boolean')
+    throw new RecordingCallbackOptionsError('delivery.run', 'must be true or false');
   // Past its lease a delivery may be taken over by another instance while the handler still runs, so
   // a handler must give up well before the lease ends.
   delivery.handlerTimeoutMs = count(

@@ -69,6 +69,11 @@ export interface RecordingDeliveryOptions {
   handlerTimeoutMs?: number;
   /** Claims and deliveries running at once in one instance (default 32); 4× as many tasks are held in memory. */
   concurrency?: number;
+  /**
+   * Whether this process runs deliveries (default true). With false it still stores them, and lists and
+   * replays them, but never calls a handler: for operator tools and instances that only receive.
+   */
+  run?: boolean;
 }
 
 /**

@@ -7,6 +7,7 @@ import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 import { DeliveryScheduler } from './delivery-scheduler';
 import { MAX_DELIVERY_ID, deliverySql } from './delivery.sql';
+import type { ReplayableStatus } from './delivery.sql';
 
 /**
  * A delivery as the operations API shows it.
@@ -108,5 +109,32 @@ export class DeliveriesService {
       error: 'Conflict',
       message: `delivery ${id} is running now; replay it once it has finished`,
     });
+  }
+
+  /**
+   * Replays every delivery of a status (optionally of one task, and last changed at or after `since`)
+   * in one statement, as {@link replay} does one; deliveries running now are left alone. Returns the
+   * replayed deliveries, oldest first.
+   *
+   * @example
+   * await deliveries.replayMatching({ status: 'dead', since: new Date('2026-12-01T00:00:00Z') });
+   */
+  async replayMatching(which: {
+    status: ReplayableStatus;
+    taskId?: string;
+    since?: Date;
+  }): Promise<Array<{ id: number; taskId: string; eventType: string }>> {
+    const now = this.options.now();
+    const filter = { status: which.status, taskId: which.taskId, since: which.since?.getTime() };
+    const rows = await this.db.forRequest(
+      'delivery replay',
+      (em) => this.db.query(em, deliverySql.replay(now, filter)),
+      true,
+    );
+    const replayed = rows
+      .map((r) => ({ id: Number(r.id), taskId: String(r.task_id), eventType: String(r.event_type) }))
+      .sort((a, b) => a.id - b.id);
+    for (const taskId of new Set(replayed.map((r) => r.taskId))) void this.scheduler.kick(taskId);
+    return replayed;
   }
 }

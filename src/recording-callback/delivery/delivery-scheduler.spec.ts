@@ -74,6 +74,18 @@ describe('DeliveryScheduler', () => {
     expect(seen[0]).toBeInstanceOf(TaskStalledEvent);
   });
 
+  it('with delivery.run false runs nothing, even after bootstrap', async () => {
+    await start({ run: false });
+    const seen = registry.on(RecordingEvents.Stalled, 'A.onStall');
+    const id = await pending('t1');
+    scheduler.onApplicationBootstrap();
+    await scheduler.poll();
+    await scheduler.kick('t1');
+    expect(seen).toHaveLength(0);
+    expect(await statusOf(id)).toEqual({ status: 'pending', lease_owner: null });
+    expect(scheduler.started).toBe(false);
+  });
+
   it("runs a task's deliveries in stored order, one at a time", async () => {
     await start();
     const order: string[] = [];

@@ -70,6 +70,8 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   onApplicationBootstrap(): void {
+    // A process that runs no deliveries (delivery.run false) leaves them all to the other instances.
+    if (!this.options.delivery.run) return;
     // Listeners exist only now; deliveries stored before (or by a previous run) start here.
     this.registry.scan();
     this.running = true;
