@@ -28,7 +28,9 @@ export function startupBanner(config: HostConfig, baseUrl: string, nowMs = Date.
   const lines = [
     `Recording callbacks: POST ${baseUrl}/recording-callbacks`,
     `Task queries:        GET  ${baseUrl}/recording-tasks${config.queryToken ? ' (Authorization: Bearer $RECORDING_QUERY_TOKEN)' : ''}`,
-    `API docs:            ${baseUrl}/docs (OpenAPI JSON: ${baseUrl}/docs-json)`,
+    config.apiDocs === false
+      ? 'API docs:            off (RECORDING_API_DOCS=off)'
+      : `API docs:            ${baseUrl}/docs (OpenAPI JSON: ${baseUrl}/docs-json)`,
     `Health:              ${baseUrl}/health${config.metrics === false ? '' : `   Metrics: ${baseUrl}/metrics`}`,
     `Database:            ${database}`,
     `Signature:           ${config.algorithm}, ${config.keys.length} key(s)`,
