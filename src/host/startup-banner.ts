@@ -34,6 +34,9 @@ export function startupBanner(config: HostConfig, baseUrl: string, nowMs = Date.
     `Health:              ${baseUrl}/health${config.metrics === false ? '' : `   Metrics: ${baseUrl}/metrics`}`,
     `Database:            ${database}`,
     `Signature:           ${config.algorithm}, ${config.keys.length} key(s)`,
+    config.queryToken
+      ? 'Delivery replay:     on (Authorization: Bearer $RECORDING_QUERY_TOKEN)'
+      : 'Delivery replay:     off (403) until RECORDING_QUERY_TOKEN is set',
   ];
   if (config.devKey) {
     lines.push(
