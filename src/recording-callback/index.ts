@@ -37,6 +37,11 @@ export * from './telemetry/recording-telemetry';
 export * from './tasks/write-transactions';
 export type { CallbackAnswer } from './callback/recording-callback.controller';
 
+// HTTP pieces an app installs: the bounded body reader, and the filter that answers every error.
+export * from './callback/bounded-json-body';
+export * from './errors/recording-exception.filter';
+export { logLine, logText } from './telemetry/log-line';
+
 // Errors.
 export * from './callback/signature.exception';
 export * from './errors/invalid-fields.exception';

@@ -1,3 +1,4 @@
+import type { CanActivate, Type } from '@nestjs/common';
 import { SIGNATURE_ALGORITHMS } from './protocol/signature';
 import type { SignatureAlgorithm } from './protocol/signature';
 import type {
@@ -57,18 +58,9 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
   if (!Number.isInteger(tolerance) || tolerance < 0) {
     throw new RecordingCallbackOptionsError('toleranceSeconds', 'must be a non-negative whole number of seconds');
   }
-  if (raw.queryGuards !== undefined && !Array.isArray(raw.queryGuards)) {
-    throw new RecordingCallbackOptionsError('queryGuards', 'must be an array of guards');
-  }
-  (raw.queryGuards ?? []).forEach((guard, i) => {
-    const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
-    if (typeof guard !== 'function' && !isInstance) {
-      throw new RecordingCallbackOptionsError(
-        `queryGuards[${i}]`,
-        'must be a guard class or an object with canActivate()',
-      );
-    }
-  });
+  const maxFutureSeconds = count('maxFutureSeconds', raw.maxFutureSeconds, 86_400, 0);
+  const queryGuards = checkGuards('queryGuards', raw.queryGuards) ?? [];
+  const operationGuards = checkGuards('operationGuards', raw.operationGuards) ?? queryGuards;
   if (raw.now !== undefined && typeof raw.now !== 'function') {
     throw new RecordingCallbackOptionsError('now', 'must be a function returning epoch milliseconds');
   }
@@ -125,11 +117,31 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
   return {
     auth,
     toleranceSeconds: tolerance,
-    queryGuards: raw.queryGuards ?? [],
+    maxFutureSeconds,
+    queryGuards,
+    operationGuards,
     delivery,
     watchdog,
     now: raw.now ?? Date.now,
   };
+}
+
+function checkGuards(
+  option: string,
+  guards: RecordingCallbackModuleOptions['queryGuards'],
+): Array<Type<CanActivate> | CanActivate> | undefined {
+  if (guards === undefined) return undefined;
+  if (!Array.isArray(guards)) throw new RecordingCallbackOptionsError(option, 'must be an array of guards');
+  guards.forEach((guard, i) => {
+    const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
+    if (typeof guard !== 'function' && !isInstance) {
+      throw new RecordingCallbackOptionsError(
+        `${option}[${i}]`,
+        'must be a guard class or an object with canActivate()',
+      );
+    }
+  });
+  return guards;
 }
 
 function count(option: string, value: number | undefined, fallback: number, min: number): number {

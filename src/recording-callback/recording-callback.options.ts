@@ -36,8 +36,19 @@ export interface RecordingCallbackModuleOptions {
   auth: RecordingCallbackAuth;
   /** Seconds a signature stays valid after `auth_timestamp` (default 300). */
   toleranceSeconds?: number;
-  /** Guards run before the query routes, e.g. the app's own auth guard (default none). */
+  /**
+   * Furthest `auth_timestamp` may lie ahead of now, in seconds (default 86400). Huawei documents the
+   * field as the signature's expiry, so it may be ahead; without a bound a signature made for a time
+   * years away would stay valid for years. Refused as 401 `expired` (logged as `timestamp_ahead`).
+   */
+  maxFutureSeconds?: number;
+  /** Guards run before the query routes, e.g. the app's own auth guard (default none: open, with a warning). */
   queryGuards?: Array<Type<CanActivate> | CanActivate>;
+  /**
+   * Guards run before the routes that change state (delivery replay). Default: `queryGuards`. When both
+   * are empty these routes are not open: they answer 403 until a guard is configured.
+   */
+  operationGuards?: Array<Type<CanActivate> | CanActivate>;
   /** Retries of failed handler deliveries. */
   delivery?: RecordingDeliveryOptions;
   /** Stalled-task watchdog: a RECORDING task silent this long is flagged once. */
@@ -98,7 +109,9 @@ export interface RecordingWatchdogOptions {
 export interface ResolvedRecordingCallbackOptions {
   auth: { domains: Map<string, RecordingCallbackKeySet>; fallback?: RecordingCallbackKeySet } | 'none';
   toleranceSeconds: number;
+  maxFutureSeconds: number;
   queryGuards: Array<Type<CanActivate> | CanActivate>;
+  operationGuards: Array<Type<CanActivate> | CanActivate>;
   delivery: Required<RecordingDeliveryOptions>;
   watchdog: Required<RecordingWatchdogOptions>;
   now: () => number;

@@ -25,11 +25,17 @@ export interface IngestResult {
   callbackId: number;
 }
 
+/** A field of a callback that differs from the task its task_id names. */
+interface Mismatch {
+  field: (typeof IDENTITY)[number];
+  given: string;
+  stored: string;
+}
+
 /** The transaction's outcome; a refused callback is thrown only after it, so it fails no group commit. */
-type Applied = (IngestResult & { delivery?: StoredDelivery }) | { result: 'mismatch'; fields: string[] };
+type Applied = (IngestResult & { delivery?: StoredDelivery }) | { result: 'mismatch'; fields: Mismatch[] };
 
 const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
-const MISMATCH = 'differs from the task this task_id belongs to';
 
 /**
  * Stores one callback and its effects in a single transaction: lock (or create) the task, drop
@@ -55,17 +61,21 @@ export class IngestService {
     const key = dedupeKey(raw);
     const { auth_sign: _omitted, ...payload } = raw;
     const payloadJson = JSON.stringify(payload);
-    // A storage failure is a 503. Usually nothing was stored; if the connection broke during COMMIT it
-    // was, and the resend is answered "duplicate". Either way sending it again is safe.
-    const applied = await this.db.forRequest(
-      `storing callback for task ${callback.task_id}`,
-      (em) => this.apply(em, callback, payloadJson, key, receivedAt),
-      true,
-    );
+    // A storage failure is a typed error (503, or 400 for a refused value). Usually nothing was stored; if
+    // the connection broke during COMMIT it was, and the resend is answered "duplicate". Either way
+    // sending it again is safe.
+    const applied = await this.db.forRequest((em) => this.apply(em, callback, payloadJson, key, receivedAt), true);
     if (applied.result === 'mismatch') {
+      // Both values are named, so the operator can tell a misrouted domain from a squatted task id
+      // (docs/production.md); the exception filter logs the message as an invalid callback.
+      const task = JSON.stringify(callback.task_id);
       throw new InvalidFieldsException(
-        `invalid callback: ${applied.fields.join(', ')} ${MISMATCH}`,
-        Object.fromEntries(applied.fields.map((f) => [f, [`${f} ${MISMATCH}`]])),
+        Object.fromEntries(
+          applied.fields.map(({ field, given, stored }) => [
+            field,
+            [`${field} ${JSON.stringify(given)} differs from ${JSON.stringify(stored)}, the ${field} of task ${task}`],
+          ]),
+        ),
       );
     }
     const { delivery, ...result } = applied;
@@ -125,8 +135,12 @@ export class IngestService {
  * domain's task: a task keeps the domain, app and stream of its first callback. Returns the fields
  * that differ.
  */
-function otherTaskFields(locked: LockedTask, callback: RecordingCallbackDto): string[] {
+function otherTaskFields(locked: LockedTask, callback: RecordingCallbackDto): Mismatch[] {
   if (!locked.state) return [];
-  const current = { publish_domain: locked.publishDomain, app: locked.app, stream: locked.stream };
-  return IDENTITY.filter((f) => current[f] !== callback[f]);
+  const stored = { publish_domain: locked.publishDomain, app: locked.app, stream: locked.stream };
+  return IDENTITY.filter((f) => stored[f] !== callback[f]).map((field) => ({
+    field,
+    given: callback[field],
+    stored: stored[field],
+  }));
 }

@@ -1,48 +1,47 @@
 import { BadRequestException } from '@nestjs/common';
 
+/** Most fields one 400 answer names; a hostile body could otherwise make the answer as large as itself. */
+const MAX_FIELDS = 20;
+/** Longest field path or message echoed back; paths are the sender's keys. */
+const MAX_TEXT = 200;
+
+const cut = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
+
 /**
- * The one 400 answer of the module's routes: a message and the fields at fault, each with its problems.
- * Body: `{ statusCode: 400, error: 'Bad Request', message, fields: { name: [problem, …] } }`.
+ * 400 answer for a callback or a query with invalid fields: `{ statusCode, error, message, fields }`,
+ * where `fields` maps each field path to its problems. Request text is echoed only inside this JSON,
+ * at most {@link MAX_FIELDS} fields and {@link MAX_TEXT} characters each.
  *
  * @example
- * throw InvalidFieldsException.field('cursor', 'cursor is not valid');
+ * throw new InvalidFieldsException({ task_id: ['task_id must be a string'] });
  */
 export class InvalidFieldsException extends BadRequestException {
   constructor(
-    message: string,
-    /** Field name → what is wrong with it. */
-    readonly fields: Record<string, string[]>,
+    fields: Record<string, string[]>,
+    what = 'callback',
+    /** The message, when not `invalid <what>: <fields>`. */
+    message?: string,
   ) {
-    super({ statusCode: 400, error: 'Bad Request', message, fields });
+    const entries = Object.entries(fields)
+      .slice(0, MAX_FIELDS)
+      .map(([path, problems]) => [cut(path), problems.slice(0, 5).map(cut)] as const);
+    const more = Object.keys(fields).length - entries.length;
+    const names = entries.map(([path]) => path).join(', ') + (more > 0 ? ` and ${more} more` : '');
+    super({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: message === undefined ? `invalid ${what}: ${names}` : cut(message),
+      fields: Object.fromEntries(entries),
+    });
   }
 
   /**
-   * A refused callback body, naming its invalid fields.
+   * One invalid field whose problem is also the message, e.g. a cursor that no page produced.
    *
    * @example
-   * throw InvalidFieldsException.inCallback({ task_id: ['task_id must be a string'] });
-   */
-  static inCallback(fields: Record<string, string[]>): InvalidFieldsException {
-    return new InvalidFieldsException(`invalid callback: ${Object.keys(fields).join(', ')}`, fields);
-  }
-
-  /**
-   * A refused query string, naming its invalid parameters.
-   *
-   * @example
-   * throw InvalidFieldsException.inQuery({ limit: ['limit must not be greater than 100'] });
-   */
-  static inQuery(fields: Record<string, string[]>): InvalidFieldsException {
-    return new InvalidFieldsException(`invalid query: ${Object.keys(fields).join(', ')}`, fields);
-  }
-
-  /**
-   * One invalid field, whose problem is also the message.
-   *
-   * @example
-   * throw InvalidFieldsException.field('body', 'body must be a JSON object');
+   * throw InvalidFieldsException.field('cursor', 'cursor is not valid');
    */
   static field(name: string, problem: string): InvalidFieldsException {
-    return new InvalidFieldsException(problem, { [name]: [problem] });
+    return new InvalidFieldsException({ [name]: [problem] }, 'request', problem);
   }
 }

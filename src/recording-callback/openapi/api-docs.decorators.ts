@@ -4,6 +4,7 @@ import {
   ApiBadRequestResponse,
   ApiBody,
   ApiExtraModels,
+  ApiForbiddenResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -158,6 +159,10 @@ export function ApiReplayDelivery(): MethodDecorator {
     ApiParam({ name: 'id', type: 'integer', example: 7 }),
     ApiAcceptedResponse({ type: Delivery }),
     ApiBadRequestResponse({ type: ErrorAnswer, description: '`id` is not a number' }),
+    ApiForbiddenResponse({
+      type: ErrorAnswer,
+      description: 'No `operationGuards` (nor `queryGuards`) configured: replay is never open, or a guard refused',
+    }),
     ApiNotFoundResponse({ type: ErrorAnswer, description: 'No such delivery' }),
   );
 }
