@@ -34,7 +34,7 @@ export * from './tasks/list-tasks.query';
 export * from './delivery/deliveries.service';
 export * from './delivery/stalled-task.watchdog';
 export * from './telemetry/recording-telemetry';
-export * from './tasks/write-transactions';
+export * from './storage/database.gateway';
 export type { CallbackAnswer } from './callback/recording-callback.controller';
 
 // HTTP pieces an app installs: the bounded body reader, and the filter that answers every error.

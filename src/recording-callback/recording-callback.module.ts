@@ -31,7 +31,7 @@ import { OperationAccessGuard, QueryAccessGuard } from './tasks/query-access.gua
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';
 import { RecordingTasksService } from './tasks/recording-tasks.service';
 import { TaskStore } from './tasks/task.store';
-import { WriteTransactions } from './tasks/write-transactions';
+import { DatabaseGateway } from './storage/database.gateway';
 import { RecordingTelemetry } from './telemetry/recording-telemetry';
 
 function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallbackRouteExtras>): DynamicModule {
@@ -69,7 +69,7 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
       inject: [RECORDING_CALLBACK_RAW_OPTIONS],
       useFactory: (raw: RecordingCallbackModuleOptions) => resolveOptions(raw),
     },
-    WriteTransactions,
+    DatabaseGateway,
     IngestService,
     SignatureGuard,
     CallbackBodyPipe,
@@ -94,7 +94,7 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     DeliveriesService,
     StalledTaskWatchdog,
     // On SQLite an app's own write transactions must go through this queue too (one shared connection).
-    WriteTransactions,
+    DatabaseGateway,
   ],
 })
 export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {

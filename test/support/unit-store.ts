@@ -15,7 +15,7 @@ import type {
 } from '../../src/recording-callback/recording-callback.options';
 import type { RecordingHandler } from '../../src/recording-callback/delivery/recording-handler.registry';
 import { RecordingHandlerRegistry } from '../../src/recording-callback/delivery/recording-handler.registry';
-import { WriteTransactions } from '../../src/recording-callback/tasks/write-transactions';
+import { DatabaseGateway } from '../../src/recording-callback/storage/database.gateway';
 
 /**
  * For unit specs: a real SQLite file with the module's schema, its write gateway, a clock the spec
@@ -23,7 +23,7 @@ import { WriteTransactions } from '../../src/recording-callback/tasks/write-tran
  */
 export interface UnitStore {
   dataSource: DataSource;
-  db: WriteTransactions;
+  db: DatabaseGateway;
   clock: { now: number };
   options: ResolvedRecordingCallbackOptions;
   /** Raw rows of a statement on the shared connection. */
@@ -48,7 +48,7 @@ export async function openUnitStore(delivery: RecordingDeliveryOptions = {}): Pr
   const options = resolveOptions({ auth: 'none', now: () => clock.now, delivery: { pollIntervalMs: 0, ...delivery } });
   return {
     dataSource,
-    db: new WriteTransactions(dataSource),
+    db: new DatabaseGateway(dataSource),
     clock,
     options,
     query: (sql, params = []) => dataSource.query(sql, params),

@@ -11,7 +11,7 @@ import type { ResolvedRecordingCallbackOptions } from '../recording-callback.opt
 import { fileKeyOf } from '../tasks/task-state.reducer';
 import { TaskStore } from '../tasks/task.store';
 import type { LockedTask } from '../tasks/task.store';
-import { WriteTransactions } from '../tasks/write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 
 /**
  * What storing one callback came to: newly stored, or a duplicate of a stored one; with the id of the
@@ -49,7 +49,7 @@ const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
 @Injectable()
 export class IngestService {
   constructor(
-    private readonly db: WriteTransactions,
+    private readonly db: DatabaseGateway,
     private readonly tasks: TaskStore,
     private readonly outbox: DeliveryOutbox,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
@@ -64,7 +64,7 @@ export class IngestService {
     // A storage failure is a typed error (503, or 400 for a refused value). Usually nothing was stored; if
     // the connection broke during COMMIT it was, and the resend is answered "duplicate". Either way
     // sending it again is safe.
-    const applied = await this.db.forRequest((em) => this.apply(em, callback, payloadJson, key, receivedAt), true);
+    const applied = await this.db.transaction((em) => this.apply(em, callback, payloadJson, key, receivedAt));
     if (applied.result === 'mismatch') {
       // Both values are named, so the operator can tell a misrouted domain from a squatted task id
       // (docs/production.md); the exception filter logs the message as an invalid callback.

@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InvalidFieldsException } from '../errors/invalid-fields.exception';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
-import { WriteTransactions } from '../tasks/write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 import { DeliveryScheduler } from './delivery-scheduler';
@@ -57,7 +57,7 @@ function toView(d: DeliveryEntity): DeliveryView {
 @Injectable()
 export class DeliveriesService {
   constructor(
-    private readonly db: WriteTransactions,
+    private readonly db: DatabaseGateway,
     private readonly scheduler: DeliveryScheduler,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
   ) {}
@@ -67,7 +67,7 @@ export class DeliveriesService {
     if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= MAX_DELIVERY_ID)) {
       throw InvalidFieldsException.field('cursor', 'cursor is not valid');
     }
-    const rows = await this.db.forRequest((em) => {
+    const rows = await this.db.read((em) => {
       const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
       if (q.status) qb.andWhere('d.status = :status', { status: q.status });
       if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
@@ -90,15 +90,15 @@ export class DeliveriesService {
     if (id > MAX_DELIVERY_ID) throw notFound();
     const now = this.options.now();
     const db = this.db;
-    const row = await db.forRequest(async (em) => {
+    const row = await db.transaction(async (em) => {
       const [replayed] = await db.query(em, deliverySql.replay(now, { id }));
       return replayed ? em.getRepository(DeliveryEntity).findOneByOrFail({ id }) : undefined;
-    }, true);
+    });
     if (row) {
       void this.scheduler.kick(row.taskId);
       return toView(row);
     }
-    const exists = await db.forRequest((em) => em.getRepository(DeliveryEntity).existsBy({ id }));
+    const exists = await db.read((em) => em.getRepository(DeliveryEntity).existsBy({ id }));
     if (!exists) throw notFound();
     throw new ConflictException({
       statusCode: 409,
@@ -122,7 +122,7 @@ export class DeliveriesService {
   }): Promise<Array<{ id: number; taskId: string; eventType: string }>> {
     const now = this.options.now();
     const filter = { status: which.status, taskId: which.taskId, since: which.since?.getTime() };
-    const rows = await this.db.forRequest((em) => this.db.query(em, deliverySql.replay(now, filter)), true);
+    const rows = await this.db.transaction((em) => this.db.query(em, deliverySql.replay(now, filter)));
     const replayed = rows
       .map((r) => ({ id: Number(r.id), taskId: String(r.task_id), eventType: String(r.event_type) }))
       .sort((a, b) => a.id - b.id);

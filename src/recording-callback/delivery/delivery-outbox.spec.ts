@@ -54,7 +54,7 @@ describe('DeliveryOutbox', () => {
     return { callbackId, taskId, eventType: 'RECORD_START', context, callback: parsed.dto };
   }
 
-  const store1 = (d: NewDelivery) => store.db.run((em) => outbox.store(em, d));
+  const store1 = (d: NewDelivery) => store.db.transaction((em) => outbox.store(em, d));
   const rows = () =>
     store.query<{ id: number; status: string; lease_owner: string | null; callback_id: number | null }>(
       'SELECT id, status, lease_owner, callback_id FROM recording_deliveries ORDER BY id',
@@ -123,7 +123,7 @@ describe('DeliveryOutbox', () => {
     scheduler.onApplicationBootstrap();
     const d = await startDelivery('t1');
     await expect(
-      store.db.run(async (em) => {
+      store.db.transaction(async (em) => {
         await outbox.store(em, d);
         throw new Error('the callback could not be stored');
       }),

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
-import { WriteTransactions } from '../tasks/write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 import type { DeliveryContext } from './delivery-context';
 import type { DeliveryStatus } from './delivery.entity';
 import { deliverySql } from './delivery.sql';
@@ -50,7 +50,7 @@ export type StoredDelivery =
 @Injectable()
 export class DeliveryOutbox {
   constructor(
-    private readonly db: WriteTransactions,
+    private readonly db: DatabaseGateway,
     private readonly scheduler: DeliveryScheduler,
     private readonly registry: RecordingHandlerRegistry,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,

@@ -56,7 +56,7 @@ describe('DeliveryRunner', () => {
       at,
     };
     const callbackId = 7;
-    const [row] = await store.db.run((em) =>
+    const [row] = await store.db.transaction((em) =>
       store.db.query<{ id: number; lease_owner: string | null }>(
         em,
         deliverySql.insert(
@@ -137,7 +137,7 @@ describe('DeliveryRunner', () => {
 
     fail = false;
     store.clock.now += BASE;
-    await store.db.run((em) =>
+    await store.db.transaction((em) =>
       store.db.query(em, deliverySql.claimNext('t2', OWNER, store.clock.now, store.clock.now + 60_000)),
     );
     const again = { ...row, attempts: 1, succeeded: JSON.parse(String(r.succeeded_handlers)) as string[] };

@@ -3,7 +3,7 @@ import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dt
 import { parseRecordingCallback } from '../protocol/parse-callback';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
-import { WriteTransactions } from '../tasks/write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { retryDelay } from './backoff';
 import { reviveContext } from './delivery-context';
@@ -50,7 +50,7 @@ export class DeliveryRunner {
   private readonly logger = new Logger('RecordingDelivery');
 
   constructor(
-    private readonly db: WriteTransactions,
+    private readonly db: DatabaseGateway,
     private readonly registry: RecordingHandlerRegistry,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
     private readonly telemetry: RecordingTelemetry,

@@ -30,7 +30,7 @@ describe('DeliveryScheduler', () => {
       transition: null,
       at,
     };
-    const [row] = await store.db.run((em) =>
+    const [row] = await store.db.transaction((em) =>
       store.db.query<{ id: number }>(
         em,
         deliverySql.insert({

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { taskSql } from '../tasks/task.sql';
-import { WriteTransactions } from '../tasks/write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 import { DeliveryRunner, errorText } from './delivery-runner';
 import { deliverySql, toDeliveryRow } from './delivery.sql';
 import type { DeliveryRow } from './delivery.sql';
@@ -46,7 +46,7 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
   private stopping = false;
 
   constructor(
-    private readonly db: WriteTransactions,
+    private readonly db: DatabaseGateway,
     private readonly runner: DeliveryRunner,
     private readonly registry: RecordingHandlerRegistry,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
@@ -159,7 +159,7 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
 
   private async claim(taskId: string): Promise<DeliveryRow | undefined> {
     const now = this.options.now();
-    const rows = await this.db.run(async (em) => {
+    const rows = await this.db.transaction(async (em) => {
       // Where writers run concurrently, claims of a task queue on its row lock (as its callbacks do), so
       // the check for another running delivery in the claim cannot race with a claim on another instance.
       await this.db.lock(em, taskSql.selectTaskId(taskId));

@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { TaskStore } from '../tasks/task.store';
-import { WriteTransactions } from '../tasks/write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 import { DeliveryOutbox } from './delivery-outbox';
 import type { StoredDelivery } from './delivery-outbox';
 
@@ -26,7 +26,7 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly db: WriteTransactions,
+    private readonly db: DatabaseGateway,
     private readonly tasks: TaskStore,
     private readonly outbox: DeliveryOutbox,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
@@ -53,21 +53,23 @@ export class StalledTaskWatchdog implements OnApplicationBootstrap, BeforeApplic
     const now = new Date(this.options.now());
     const cutoff = new Date(now.getTime() - this.options.watchdog.stallAfterSeconds * 1000);
     // Built inside the work, which SQLite may run again alone after a shared batch rolled back.
-    const stalled = await this.db.run(async (em): Promise<Array<{ taskId: string; stored: StoredDelivery }>> => {
-      if (!(await this.db.tryAdvisoryLock(em, WATCHDOG_LOCK))) return [];
-      const out: Array<{ taskId: string; stored: StoredDelivery }> = [];
-      for (const task of await this.tasks.flagStalled(em, cutoff, now, CHECK_LIMIT)) {
-        const context = { task, file: null, transition: null, at: now };
-        const stored = await this.outbox.store(em, {
-          callbackId: null,
-          taskId: task.taskId,
-          eventType: 'STALLED',
-          context,
-        });
-        out.push({ taskId: task.taskId, stored });
-      }
-      return out;
-    });
+    const stalled = await this.db.transaction(
+      async (em): Promise<Array<{ taskId: string; stored: StoredDelivery }>> => {
+        if (!(await this.db.tryAdvisoryLock(em, WATCHDOG_LOCK))) return [];
+        const out: Array<{ taskId: string; stored: StoredDelivery }> = [];
+        for (const task of await this.tasks.flagStalled(em, cutoff, now, CHECK_LIMIT)) {
+          const context = { task, file: null, transition: null, at: now };
+          const stored = await this.outbox.store(em, {
+            callbackId: null,
+            taskId: task.taskId,
+            eventType: 'STALLED',
+            context,
+          });
+          out.push({ taskId: task.taskId, stored });
+        }
+        return out;
+      },
+    );
     const flagged = stalled.map((s) => s.taskId);
     if (flagged.length)
       this.logger.warn(`${flagged.length} recording task(s) stalled: ${flagged.slice(0, 10).join(', ')}`);

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { DeliveryEntity } from '../delivery/delivery.entity';
 import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
-import { readOnOwnConnection } from '../tasks/write-transactions';
+import { readOnOwnConnection } from '../storage/connections';
 
 /**
  * Thresholds of {@link RecordingHealthIndicator}.

@@ -8,7 +8,7 @@ import { RecordingFileEntity } from './recording-file.entity';
 import { RecordingTaskEntity } from './recording-task.entity';
 import { decodeTaskCursor, encodeTaskCursor } from './task-cursor';
 import { TaskTransitionEntity } from './task-transition.entity';
-import { WriteTransactions } from './write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 import { toTaskView, toTransitionView } from './task.view';
 import type { RecordingTaskView, TaskTransitionView } from './task.view';
 
@@ -21,11 +21,11 @@ import type { RecordingTaskView, TaskTransitionView } from './task.view';
  */
 @Injectable()
 export class RecordingTasksService {
-  constructor(private readonly db: WriteTransactions) {}
+  constructor(private readonly db: DatabaseGateway) {}
 
   async get(taskId: string): Promise<RecordingTaskView> {
     // An id no database can store names no task; asking PostgreSQL would be an error, not a miss.
-    const found = isStorableText(taskId) ? await this.db.forRequest((em) => this.load(em, taskId)) : undefined;
+    const found = isStorableText(taskId) ? await this.db.read((em) => this.load(em, taskId)) : undefined;
     if (!found) {
       throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
     }
@@ -38,7 +38,7 @@ export class RecordingTasksService {
     if (query.cursor !== undefined && !cursor) {
       throw InvalidFieldsException.field('cursor', 'cursor is not valid');
     }
-    return this.db.forRequest(async (em) => {
+    return this.db.read(async (em) => {
       const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');
       if (query.publishDomain !== undefined) {
         qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
@@ -76,7 +76,7 @@ export class RecordingTasksService {
 
   async history(taskId: string): Promise<{ items: TaskTransitionView[] }> {
     await this.get(taskId);
-    const rows = await this.db.forRequest((em) =>
+    const rows = await this.db.read((em) =>
       em.getRepository(TaskTransitionEntity).find({ where: { taskId }, order: { id: 'ASC' } }),
     );
     return { items: rows.map(toTransitionView) };

@@ -6,7 +6,7 @@ import { fileKeyOf, reduceFile, reduceTask } from './task-state.reducer';
 import type { FileState, TaskState, TaskTransition } from './task-state.reducer';
 import type { FileStatus } from './task-status';
 import { taskSql } from './task.sql';
-import { WriteTransactions } from './write-transactions';
+import { DatabaseGateway } from '../storage/database.gateway';
 
 /** The task columns {@link TaskState} is made of, as an entity or a raw row of `taskSql` holds them. */
 export type TaskRecord = Pick<
@@ -78,7 +78,7 @@ export interface AppliedCallback {
  */
 @Injectable()
 export class TaskStore {
-  constructor(private readonly db: WriteTransactions) {}
+  constructor(private readonly db: DatabaseGateway) {}
 
   /**
    * Creates the task of a callback if missing and locks it, so every callback of a task is applied one

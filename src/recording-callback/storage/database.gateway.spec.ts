@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { WriteTransactions } from './write-transactions';
+import { DatabaseGateway } from './database.gateway';
+import { statement } from './statement';
 
 /** Counts the statements TypeORM runs. */
 class StatementLog implements TypeOrmLogger {
@@ -19,12 +20,12 @@ class StatementLog implements TypeOrmLogger {
   log(): void {}
 }
 
-describe('WriteTransactions on SQLite (group commit)', () => {
+describe('DatabaseGateway on SQLite (group commit)', () => {
   let dir: string;
   let file: string;
   let dataSource: DataSource;
   let log: StatementLog;
-  let writes: WriteTransactions;
+  let writes: DatabaseGateway;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rc-wt-'));
@@ -39,18 +40,18 @@ describe('WriteTransactions on SQLite (group commit)', () => {
       logger: log,
     }).initialize();
     await dataSource.query('CREATE TABLE t (id integer PRIMARY KEY, v text NOT NULL)');
-    writes = new WriteTransactions(dataSource);
+    writes = new DatabaseGateway(dataSource);
   });
   afterEach(async () => {
     await dataSource.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const insert = (v: string | null) => (em: Parameters<Parameters<WriteTransactions['run']>[0]>[0]) =>
-    writes.rows(em, 'INSERT INTO t (v) VALUES (?) RETURNING id', [v]);
+  const insert = (v: string | null) => (em: Parameters<Parameters<DatabaseGateway['transaction']>[0]>[0]) =>
+    writes.query(em, statement('INSERT INTO t (v) VALUES (?) RETURNING id', [v]));
 
   it('runs the works queued in one event-loop turn in one transaction, each resolved after commit', async () => {
-    const results = await Promise.all(['a', 'b', 'c', 'd'].map((v) => writes.run(insert(v))));
+    const results = await Promise.all(['a', 'b', 'c', 'd'].map((v) => writes.transaction(insert(v))));
     expect(results.map((r) => r.length)).toEqual([1, 1, 1, 1]);
     expect(log.statements.filter((s) => s === 'BEGIN IMMEDIATE')).toHaveLength(1);
     expect(log.statements.filter((s) => s === 'COMMIT')).toHaveLength(1);
@@ -61,20 +62,22 @@ describe('WriteTransactions on SQLite (group commit)', () => {
     // Works queued one event-loop turn after another, as requests are when their bytes arrive while the
     // previous ones are parsed: 'b' one turn after 'a', 'c' two turns after.
     const later = (v: string, turns: number): Promise<unknown> =>
-      turns === 0 ? writes.run(insert(v)) : new Promise((resolve) => setImmediate(() => resolve(later(v, turns - 1))));
+      turns === 0
+        ? writes.transaction(insert(v))
+        : new Promise((resolve) => setImmediate(() => resolve(later(v, turns - 1))));
     const arrivals = [later('b', 1), later('c', 2)];
     await Promise.all([later('a', 0), ...arrivals]);
     expect(log.statements.filter((s) => s === 'COMMIT')).toHaveLength(1);
 
     // A lone work is not held back: it commits after one turn without waiting for company.
     log.statements.length = 0;
-    await writes.run(insert('alone'));
+    await writes.transaction(insert('alone'));
     expect(log.statements.filter((s) => s === 'COMMIT')).toHaveLength(1);
     expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual(['a', 'b', 'c', 'alone'].map((v) => ({ v })));
   });
 
   it('when one work of a batch fails, runs the others again alone: they commit, it alone is rejected', async () => {
-    const outcomes = await Promise.allSettled(['a', 'b', null, 'd'].map((v) => writes.run(insert(v))));
+    const outcomes = await Promise.allSettled(['a', 'b', null, 'd'].map((v) => writes.transaction(insert(v))));
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual([{ v: 'a' }, { v: 'b' }, { v: 'd' }]);
   });
@@ -83,7 +86,7 @@ describe('WriteTransactions on SQLite (group commit)', () => {
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
     try {
-      const outcomes = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((v) => writes.run(insert(v))));
+      const outcomes = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map((v) => writes.transaction(insert(v))));
       expect(outcomes.every((o) => o.status === 'rejected')).toBe(true);
       // One attempt for the batch: not one more per work.
       expect(log.statements.filter((s) => s === 'BEGIN IMMEDIATE')).toHaveLength(1);
@@ -91,7 +94,7 @@ describe('WriteTransactions on SQLite (group commit)', () => {
       other.exec('ROLLBACK');
       other.close();
     }
-    await writes.run(insert('after'));
+    await writes.transaction(insert('after'));
     expect(await dataSource.query('SELECT v FROM t')).toEqual([{ v: 'after' }]);
   });
 });

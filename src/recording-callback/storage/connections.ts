@@ -1,0 +1,38 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** Work done with an entity manager (inside a transaction, or a read). */
+export type Work<T> = (em: EntityManager) => Promise<T>;
+
+/**
+ * PostgreSQL: runs work on one pooled connection of its own (in a transaction when asked). After a
+ * failure the connection is destroyed rather than returned: a statement cut off by `query_timeout` may
+ * still be running on it (or the network may be gone), and a reused connection would queue every later
+ * request behind it, so the app would keep failing after the database came back. Closing it also rolls
+ * the transaction back on the server.
+ */
+export async function onOwnConnection<T>(dataSource: DataSource, work: Work<T>, transactional: boolean): Promise<T> {
+  const runner = dataSource.createQueryRunner() as ReturnType<DataSource['createQueryRunner']> & {
+    releasePostgresConnection(error?: Error): Promise<void>;
+  };
+  try {
+    if (transactional) await runner.startTransaction();
+    const result = await work(runner.manager);
+    if (transactional) await runner.commitTransaction();
+    await runner.release();
+    return result;
+  } catch (error) {
+    await runner.releasePostgresConnection(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+
+/**
+ * Runs read-only work. On PostgreSQL it gets a pooled connection of its own, discarded if the work fails
+ * (so a timed-out statement never poisons the pool); on SQLite it reads on the shared connection.
+ *
+ * @example
+ * const n = await readOnOwnConnection(dataSource, (em) => em.getRepository(DeliveryEntity).count());
+ */
+export function readOnOwnConnection<T>(dataSource: DataSource, work: Work<T>): Promise<T> {
+  return dataSource.options.type === 'postgres' ? onOwnConnection(dataSource, work, false) : work(dataSource.manager);
+}

@@ -1,0 +1,124 @@
+import { HttpException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { onOwnConnection, readOnOwnConnection } from './connections';
+import type { Work } from './connections';
+import { dialectOf } from './sql-dialect';
+import type { SqlDialect } from './sql-dialect';
+import { SqliteGroupCommit } from './sqlite-group-commit';
+import type { Statement } from './statement';
+import { classifyStorageError } from './storage.errors';
+
+/** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
+async function typed<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof HttpException) throw error;
+    throw classifyStorageError(error);
+  }
+}
+
+/**
+ * The module's one way into the database: transactions, reads and single statements, for every layer.
+ * Statements come from the builders in `*.sql.ts` files, written with `?` placeholders; the gateway
+ * runs them in the dialect of the app's DataSource (see {@link SqlDialect}).
+ *
+ * Failures reach callers as `StorageUnavailableError` (try again: the HTTP layer answers 503) or
+ * `StorageDataError` (a value the database refused: 400); HTTP exceptions thrown by a work pass unchanged.
+ *
+ * On SQLite, write transactions are queued and share one transaction per event-loop turn (group
+ * commit, see {@link SqliteGroupCommit}), since TypeORM shares one connection between them. On
+ * PostgreSQL each gets its own pooled connection, discarded after a failure, and they run concurrently
+ * (row locks keep them correct). A work must await only this database, never other I/O, and must be safe
+ * to run again after a rollback.
+ *
+ * An app writing to the same SQLite DataSource runs its own transactions here too.
+ *
+ * @example
+ * await db.transaction((em) => db.query(em, taskSql.selectTaskId(taskId)));
+ */
+@Injectable()
+export class DatabaseGateway {
+  /** Every difference between the databases, for builders' parameters and raw rows. */
+  readonly dialect: SqlDialect;
+  private readonly commits?: SqliteGroupCommit;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.dialect = dialectOf(dataSource.options.type);
+    if (!this.dialect.concurrent) this.commits = new SqliteGroupCommit(dataSource);
+  }
+
+  /**
+   * Runs `work` in a write transaction and resolves after its commit.
+   *
+   * @example
+   * await db.transaction((em) => em.getRepository(MyEntity).save(row));
+   */
+  transaction<T>(work: Work<T>): Promise<T> {
+    return typed(this.commits ? this.commits.run(work) : onOwnConnection(this.dataSource, work, true));
+  }
+
+  /**
+   * Runs read-only work outside any transaction: on PostgreSQL on a pooled connection of its own
+   * (discarded if the work fails, so a timed-out statement never poisons the pool), on SQLite on the
+   * shared connection.
+   *
+   * @example
+   * const task = await db.read((em) => em.getRepository(RecordingTaskEntity).findOneBy({ taskId }));
+   */
+  read<T>(work: Work<T>): Promise<T> {
+    return typed(readOnOwnConnection(this.dataSource, work));
+  }
+
+  /**
+   * Runs one statement on its own and returns its rows: on PostgreSQL in autocommit (one statement is
+   * atomic, so BEGIN and COMMIT would only add two round trips), on SQLite in the next group commit.
+   *
+   * @example
+   * await db.execute(deliverySql.releaseAll(instanceId));
+   */
+  execute<R = Record<string, unknown>>(s: Statement): Promise<R[]> {
+    const work: Work<R[]> = (em) => this.query<R>(em, s);
+    return typed(this.commits ? this.commits.run(work) : onOwnConnection(this.dataSource, work, false));
+  }
+
+  /**
+   * Runs one statement inside `em`'s transaction (or read) and returns its rows, also for
+   * `INSERT/UPDATE … RETURNING`. Errors are the driver's; the enclosing call types them.
+   *
+   * @example
+   * const [row] = await db.query<{ id: number }>(em, storedCallbackSql.idByDedupeKey(key));
+   */
+  async query<R = Record<string, unknown>>(em: EntityManager, s: Statement): Promise<R[]> {
+    // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
+    const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
+    const result = await runner.query(this.dialect.text(s.sql), s.params as unknown[], true);
+    return (result.records ?? []) as R[];
+  }
+
+  /**
+   * Locks the rows `select` finds until `em`'s transaction ends, where the database needs it (a no-op on
+   * SQLite, whose single writer already orders write transactions).
+   *
+   * @example
+   * await db.lock(em, taskSql.selectTaskId(taskId));
+   */
+  async lock(em: EntityManager, select: Statement): Promise<void> {
+    const locking = this.dialect.lockRows(select);
+    if (locking) await this.query(em, locking);
+  }
+
+  /**
+   * Takes a transaction-scoped advisory lock if no one holds it; true when taken (always on SQLite).
+   *
+   * @example
+   * if (!(await db.tryAdvisoryLock(em, WATCHDOG_LOCK))) return [];
+   */
+  async tryAdvisoryLock(em: EntityManager, key: number): Promise<boolean> {
+    const attempt = this.dialect.tryAdvisoryLock(key);
+    if (!attempt) return true;
+    const [row] = await this.query<{ ok: boolean }>(em, attempt);
+    return row?.ok === true;
+  }
+}
