@@ -6,7 +6,7 @@ import { DatabaseGateway } from '../storage/database.gateway';
 import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 import { DeliveryScheduler } from './delivery-scheduler';
-import { MAX_DELIVERY_ID, deliverySql } from './delivery.sql';
+import { MAX_DELIVERY_ID, deliveryPage, deliverySql } from './delivery.sql';
 import type { ReplayableStatus } from './delivery.sql';
 
 /**
@@ -67,16 +67,8 @@ export class DeliveriesService {
     if (q.cursor !== undefined && !(/^\d{1,10}$/.test(q.cursor) && Number(q.cursor) <= MAX_DELIVERY_ID)) {
       throw InvalidFieldsException.field('cursor', 'cursor is not valid');
     }
-    const rows = await this.db.read((em) => {
-      const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
-      if (q.status) qb.andWhere('d.status = :status', { status: q.status });
-      if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
-      if (q.cursor !== undefined) qb.andWhere('d.id < :cursor', { cursor: Number(q.cursor) });
-      return qb
-        .orderBy('d.id', 'DESC')
-        .limit(limit + 1)
-        .getMany();
-    });
+    const cursor = q.cursor === undefined ? undefined : Number(q.cursor);
+    const rows = await this.db.read((em) => deliveryPage(em, { ...q, cursor }, limit + 1));
     const page = rows.slice(0, limit);
     return { items: page.map(toView), nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null };
   }

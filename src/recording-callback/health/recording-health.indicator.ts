@@ -2,10 +2,11 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { HealthIndicatorFunction, HealthIndicatorResult } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
-import { DeliveryEntity } from '../delivery/delivery.entity';
+import { DataSource } from 'typeorm';
 import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
 import { readOnOwnConnection } from '../storage/connections';
+import { PING } from '../storage/statement';
+import { deliveryCountsByStatus } from '../delivery/delivery.sql';
 
 /**
  * Thresholds of {@link RecordingHealthIndicator}.
@@ -78,7 +79,7 @@ export class RecordingHealthIndicator {
     if (!this.dataSource.isInitialized) return session.down({ message: 'the DataSource is not initialised' });
     return session
       .attempt(async () => {
-        await readOnOwnConnection(this.dataSource, (em) => em.query('SELECT 1'));
+        await readOnOwnConnection(this.dataSource, (em) => em.query(PING.sql));
       })
       .withTimeout(this.options.timeoutMs);
   }
@@ -139,16 +140,7 @@ export class RecordingHealthIndicator {
   }
 
   private async countDeliveries(): Promise<{ backlog: number; deadLetters: number }> {
-    const rows: Array<{ status: string; n: number | string }> = await readOnOwnConnection(this.dataSource, (em) =>
-      em
-        .getRepository(DeliveryEntity)
-        .createQueryBuilder('d')
-        .select('d.status', 'status')
-        .addSelect('COUNT(*)', 'n')
-        .where({ status: In([...OPEN, 'dead']) })
-        .groupBy('d.status')
-        .getRawMany(),
-    );
+    const rows = await readOnOwnConnection(this.dataSource, (em) => deliveryCountsByStatus(em, [...OPEN, 'dead']));
     const count = (statuses: readonly string[]) =>
       rows.filter((r) => statuses.includes(r.status)).reduce((sum, r) => sum + Number(r.n), 0);
     return { backlog: count(OPEN), deadLetters: count(['dead']) };

@@ -25,3 +25,6 @@ export function statement(sql: string, params: readonly unknown[] = []): Stateme
 export function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
 }
+
+/** The cheapest statement that proves the database answers. */
+export const PING: Statement = statement('SELECT 1');

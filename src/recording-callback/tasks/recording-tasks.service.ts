@@ -7,6 +7,7 @@ import { ListTasksQuery } from './list-tasks.query';
 import { RecordingFileEntity } from './recording-file.entity';
 import { RecordingTaskEntity } from './recording-task.entity';
 import { decodeTaskCursor, encodeTaskCursor } from './task-cursor';
+import { taskPage } from './task.sql';
 import { TaskTransitionEntity } from './task-transition.entity';
 import { DatabaseGateway } from '../storage/database.gateway';
 import { toTaskView, toTransitionView } from './task.view';
@@ -39,25 +40,7 @@ export class RecordingTasksService {
       throw InvalidFieldsException.field('cursor', 'cursor is not valid');
     }
     return this.db.read(async (em) => {
-      const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');
-      if (query.publishDomain !== undefined) {
-        qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
-      }
-      if (query.app !== undefined) qb.andWhere('t.app = :app', { app: query.app });
-      if (query.stream !== undefined) qb.andWhere('t.stream = :stream', { stream: query.stream });
-      if (query.status !== undefined) qb.andWhere('t.status = :status', { status: query.status });
-      if (cursor) {
-        // A row value, so both databases search the index range instead of filtering every row before it.
-        qb.andWhere('(t.created_at, t.task_id) < (:cAt, :cId)', {
-          cAt: cursor.createdAt,
-          cId: cursor.taskId,
-        });
-      }
-      const rows = await qb
-        .orderBy('t.created_at', 'DESC')
-        .addOrderBy('t.task_id', 'DESC')
-        .limit(limit + 1)
-        .getMany();
+      const rows = await taskPage(em, query, cursor, limit + 1);
       const page = rows.slice(0, limit);
       const files = page.length
         ? await em

@@ -1,5 +1,9 @@
+import type { EntityManager } from 'typeorm';
 import { statement } from '../storage/statement';
 import type { Statement } from '../storage/statement';
+import type { ListTasksQuery } from './list-tasks.query';
+import { RecordingTaskEntity } from './recording-task.entity';
+import type { TaskCursor } from './task-cursor';
 import type { FileState, TaskState, TaskTransition } from './task-state.reducer';
 
 /** A datetime parameter in the dialect's form (see `SqlDialect.time`). */
@@ -133,3 +137,30 @@ export const taskSql = {
     );
   },
 };
+
+/**
+ * One page of tasks that callbacks were applied to, newest first in the stable keyset order
+ * (created_at, task_id), after `cursor` when given; at most `take` rows.
+ *
+ * @example
+ * const rows = await taskPage(em, { status: TaskStatus.Over }, undefined, 21);
+ */
+export function taskPage(
+  em: EntityManager,
+  filter: Pick<ListTasksQuery, 'publishDomain' | 'app' | 'stream' | 'status'>,
+  cursor: TaskCursor | undefined,
+  take: number,
+): Promise<RecordingTaskEntity[]> {
+  const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');
+  if (filter.publishDomain !== undefined) {
+    qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: filter.publishDomain });
+  }
+  if (filter.app !== undefined) qb.andWhere('t.app = :app', { app: filter.app });
+  if (filter.stream !== undefined) qb.andWhere('t.stream = :stream', { stream: filter.stream });
+  if (filter.status !== undefined) qb.andWhere('t.status = :status', { status: filter.status });
+  if (cursor) {
+    // A row value, so both databases search the index range instead of filtering every row before it.
+    qb.andWhere('(t.created_at, t.task_id) < (:cAt, :cId)', { cAt: cursor.createdAt, cId: cursor.taskId });
+  }
+  return qb.orderBy('t.created_at', 'DESC').addOrderBy('t.task_id', 'DESC').limit(take).getMany();
+}
