@@ -360,7 +360,8 @@ describe.each(DATABASE_KINDS)('host app signature settings (%s)', (kind) => {
     await db.drop();
   });
 
-  it('accepts every key of RECORDING_CALLBACK_KEYS (rotation) and refuses others', async () => {
+  // The environment variables themselves are read in test/host-process.e2e-spec.ts (a real process).
+  it('accepts every configured key (rotation) and refuses others', async () => {
     const app = await startHostApp(db, { keys: [KEY_B, KEY_A] });
     try {
       expect((await postCallback(app, sign(startBody('host-rot-a'), { key: KEY_A }))).status).toBe(200);
@@ -372,7 +373,7 @@ describe.each(DATABASE_KINDS)('host app signature settings (%s)', (kind) => {
     }
   });
 
-  it('uses MD5 when RECORDING_CALLBACK_ALGORITHM=MD5, with the configured tolerance', async () => {
+  it('uses MD5 when the host config says MD5, with the configured tolerance', async () => {
     const app = await startHostApp(db, { algorithm: 'MD5', keys: [KEY_C], toleranceSeconds: 60 });
     try {
       const now = Math.floor(Date.now() / 1000);

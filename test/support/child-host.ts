@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { DataSource } from 'typeorm';
 import { databaseOptions } from '../../ormconfig';
 import type { TestDatabase } from './databases';
@@ -11,10 +12,15 @@ export interface ChildHost {
   name: string;
   process: ChildProcess;
   url: string;
+  port: number;
   /** Everything the process wrote to stderr (and stdout) so far, for failure messages. */
   output(): string;
-  /** Sends a signal and resolves once the process has exited. */
-  kill(signal: NodeJS.Signals): Promise<void>;
+  /** What it wrote to stdout only. */
+  stdout(): string;
+  /** Resolves with the exit code (or the signal's name) once it exited and its output was read. */
+  exited: Promise<number | string>;
+  /** Sends a signal (unless it already exited) and resolves with the exit code once it has exited. */
+  kill(signal: NodeJS.Signals): Promise<number | string>;
 }
 
 /** Environment that points a child host at a test database. */
@@ -22,8 +28,19 @@ export function databaseEnv(db: TestDatabase): Record<string, string> {
   return db.databaseUrl ? { DATABASE_URL: db.databaseUrl } : { SQLITE_PATH: db.sqlitePath };
 }
 
+/** How a host says it listens: `LISTENING <port>` (test hosts) or the real host's banner. */
+const LISTENING = [/^LISTENING (\d+)$/m, /Recording callbacks: POST http:\/\/127\.0\.0\.1:(\d+)\//];
+
+function run(script: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 /**
- * Spawns `node <script>` with `env` and waits for its `LISTENING <port>` line.
+ * Spawns `node <script>` (a compiled test host, or the real host `src/main.ts`) with exactly `env` (plus
+ * PATH and NODE_ENV=test) and waits until it listens. The one way the e2e suites start a process.
  *
  * @example
  * const host = await spawnHost('a', build.js('test/support/delivery-host.ts'), { ...databaseEnv(db), EVENT_LOG });
@@ -34,20 +51,24 @@ export function spawnHost(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<ChildHost> {
-  const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = run(script, env);
   let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stdout = '';
+  // 'close' comes after the process exited and its output was read to the end.
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('close', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   const host: ChildHost = {
     name,
     process: child,
     url: '',
+    port: 0,
     output: () => output,
+    stdout: () => stdout,
+    exited,
     kill: async (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      return exited;
     },
   };
   return new Promise((resolve, reject) => {
@@ -58,17 +79,55 @@ export function spawnHost(
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /LISTENING (\d+)/.exec(output);
-      if (match && !host.url) {
+      stdout += chunk.toString();
+      const port = LISTENING.map((re) => re.exec(stdout)?.[1]).find(Boolean);
+      if (port && !host.url) {
         clearTimeout(timer);
-        host.url = `http://127.0.0.1:${match[1]}`;
+        host.url = `http://127.0.0.1:${port}`;
+        host.port = Number(port);
         resolve(host);
       }
     });
-    child.once('exit', (code, signal) => {
+    void exited.then((code) => {
       if (host.url) return;
       clearTimeout(timer);
-      reject(new Error(`host ${name} exited (${code ?? signal}) before listening:\n${output}`));
+      reject(new Error(`host ${name} exited (${code}) before listening:\n${output}`));
+    });
+  });
+}
+
+/**
+ * Runs `node <script>` to its end (a start-up that must fail) and returns its exit code and output.
+ *
+ * @example
+ * const { code, stderr } = await runToExit(build.js('src/main.ts'), { DATABASE_POOL_SIZE: 'many' });
+ */
+export async function runToExit(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = run(script, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await new Promise<number | string>((resolve) =>
+    child.once('close', (c, signal) => resolve(c ?? signal ?? -1)),
+  );
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
     });
   });
 }
