@@ -137,6 +137,26 @@ describe('host app process: environment', () => {
     }
   });
 
+  it('RECORDING_QUERY_TOKEN guards the task queries and the delivery list over HTTP', async () => {
+    host = await spawnHost('host', build.js(HOST), {
+      SQLITE_PATH: db.sqlitePath,
+      PORT: '0',
+      RECORDING_CALLBACK_KEYS: KEY_A,
+      RECORDING_QUERY_TOKEN: 'list-secret',
+    });
+    const id = task();
+    expect((await post(host, sign(startBody(id)))).status).toBe(200);
+    for (const path of [`/recording-tasks/${id}`, '/recording-tasks', '/recording-callbacks/deliveries']) {
+      const get = (headers: Record<string, string>) => fetch(`${host!.url}${path}`, { headers });
+      expect({ path, status: (await get({})).status }).toEqual({ path, status: 401 });
+      expect({ path, status: (await get({ Authorization: 'Bearer wrong' })).status }).toEqual({ path, status: 401 });
+      expect({ path, status: (await get({ Authorization: 'Bearer list-secret' })).status }).toEqual({
+        path,
+        status: 200,
+      });
+    }
+  });
+
   it('RECORDING_HEALTH_* reach /health, which stays 200 while degraded', async () => {
     host = await spawnHost('host', build.js(HOST), {
       SQLITE_PATH: db.sqlitePath,

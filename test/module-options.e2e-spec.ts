@@ -6,6 +6,7 @@ import { KEY_A, KEY_B, sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH, TASKS_PATH, postCallback } from './support/e2e-helpers';
+import { CapturingLogger } from './support/capturing-logger';
 import { closeApp } from './support/host-app';
 import { WIRINGS, buildTestModule, releaseDataSources, startTestApp } from './support/test-module';
 import type { TrackedDataSource } from './support/test-module';
@@ -211,5 +212,41 @@ describe.each(DATABASE_KINDS)('module options (%s)', (kind) => {
         expect((await postCallback(app, sign(startBody(`${wiring}-inst-1`)))).status).toBe(200);
       });
     });
+  });
+});
+
+describe('start-up warnings about open routes', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+  });
+  afterAll(() => db.drop());
+
+  /** The warnings the module logs at start-up with these guards. */
+  async function warnings(options: Partial<RecordingCallbackModuleOptions>): Promise<string> {
+    const logger = new CapturingLogger();
+    const app = await startTestApp(
+      db,
+      'forRoot',
+      { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] }, ...options },
+      { logger },
+    );
+    await closeApp(app);
+    return logger.text('warn');
+  }
+  const allowAll: CanActivate = { canActivate: () => true };
+
+  it('warns that queries are open when queryGuards is empty, and that replay is off without operationGuards', async () => {
+    const text = await warnings({});
+    expect(text).toContain(
+      'queryGuards is empty: task queries and the delivery list are open to anyone who can reach them',
+    );
+    expect(text).toContain('operationGuards is empty: delivery replay answers 403');
+  });
+
+  it('says nothing of the kind once guards are set', async () => {
+    const text = await warnings({ queryGuards: [allowAll] });
+    expect(text).not.toContain('queryGuards is empty');
+    expect(text).not.toContain('operationGuards is empty');
   });
 });

@@ -148,4 +148,15 @@ describe('resolveOptions', () => {
       'RecordingCallbackModule option delivery.run: must be true or false',
     );
   });
+  it('refuses a handler timeout that is not below the lease, and defaults it to half the lease', () => {
+    const at = (handlerTimeoutMs: number) => () =>
+      resolveOptions({ auth: 'none', delivery: { leaseMs: 1000, handlerTimeoutMs } });
+    expect(at(1000)).toThrow(
+      'RecordingCallbackModule option delivery.handlerTimeoutMs: must be below delivery.leaseMs',
+    );
+    expect(at(1500)).toThrow('must be below delivery.leaseMs');
+    expect(at(999)().delivery.handlerTimeoutMs).toBe(999);
+    expect(resolveOptions({ auth: 'none', delivery: { leaseMs: 1000 } }).delivery.handlerTimeoutMs).toBe(500);
+    expect(resolveOptions({ auth: 'none' }).delivery.handlerTimeoutMs).toBe(60_000);
+  });
 });

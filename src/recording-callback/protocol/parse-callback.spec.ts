@@ -198,3 +198,26 @@ describe('parseRecordingCallback', () => {
     },
   );
 });
+
+describe('parseRecordingCallback: length limits', () => {
+  const refused = (body: Record<string, unknown>) => {
+    const result = parseRecordingCallback(body);
+    return result.ok ? [] : Object.keys(result.fields);
+  };
+  const complete = MINIMAL.RECORD_FILE_COMPLETE;
+
+  it.each(['task_id', 'publish_domain', 'app', 'stream', 'job_id', 'project_id'])(
+    '%s: 256 characters pass, 257 are refused naming the field',
+    (field) => {
+      expect(refused({ ...complete, [field]: 'i'.repeat(256) })).toEqual([]);
+      expect(refused({ ...complete, [field]: 'i'.repeat(257) })).toEqual([field]);
+    },
+  );
+
+  it('download_url: 2048 characters pass, 2049 are refused naming the field', () => {
+    const url = (n: number) => `https://obs.example.com/${'u'.repeat(n - 'https://obs.example.com/'.length)}`;
+    expect(url(2048)).toHaveLength(2048);
+    expect(refused({ ...complete, download_url: url(2048) })).toEqual([]);
+    expect(refused({ ...complete, download_url: url(2049) })).toEqual(['download_url']);
+  });
+});
