@@ -128,15 +128,21 @@ describe.each(DATABASE_KINDS)('delivery after SIGKILL (%s)', (kind) => {
 
   it('an app killed in the middle of deliveries delivers every callback to every handler after restart', async () => {
     const log = join(dir, 'events.jsonl');
-    const env = { ...databaseEnv(db), EVENT_LOG: log, HANDLER_DELAY_MS: '40', LEASE_MS: '1500', CALLBACK_KEY: KEY_A };
+    const env = { ...databaseEnv(db), EVENT_LOG: log, HANDLER_DELAY_MS: '150', LEASE_MS: '1500', CALLBACK_KEY: KEY_A };
     const first = await spawnHost('first', build.js(HOST), { ...env, INSTANCE: 'first' });
     hosts.push(first);
 
     const bodies = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'].flatMap((t) => lifecycle(`${kind}-${t}`, 3));
     const ids = await sendConcurrently([first], bodies);
 
-    // Kill it while the slow handler is busy: some callbacks handled, most not.
-    await eventually(() => ended(readHostLog(log), 'slow').size >= 8, 20_000);
+    // Kill it while the slow handler is busy: some callbacks handled, most not, and at least one handler
+    // call started but not ended (the handler works HANDLER_DELAY_MS, far longer than this check takes).
+    const runningNow = () => {
+      const lines = readHostLog(log);
+      const done = ended(lines, 'slow');
+      return lines.some((l) => l.handler === 'slow' && l.phase === 'start' && !done.has(l.callbackId!));
+    };
+    await eventually(() => ended(readHostLog(log), 'slow').size >= 8 && runningNow(), 20_000);
     await first.kill('SIGKILL');
     const atKill = readHostLog(log);
     const handledAtKill = ended(atKill, 'slow');
@@ -149,6 +155,8 @@ describe.each(DATABASE_KINDS)('delivery after SIGKILL (%s)', (kind) => {
       atKill.filter((l) => l.handler === 'slow' && l.phase === 'start').map((l) => l.callbackId!),
     );
     for (const id of handledAtKill) interrupted.delete(id);
+    // Otherwise the re-run check below would check nothing.
+    expect(interrupted.size).toBeGreaterThan(0);
 
     const second = await spawnHost('second', build.js(HOST), { ...env, INSTANCE: 'second' });
     hosts.push(second);

@@ -76,7 +76,7 @@ describe('OpenAPI of the host app (sqlite)', () => {
     );
     const file = schemas.RecordFileCompleteDto.properties;
     expect(file.file_size).toMatchObject({ type: 'integer', minimum: 0 });
-    expect(file.start_time.pattern).toBeDefined();
+    expect(file.start_time.pattern).toBe('^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$');
     expect(file.download_url).toMatchObject({ type: 'string', format: 'uri' });
     expect(Object.keys(file)).toEqual(
       expect.arrayContaining(['asset_id', 'width', 'height', 'play_url', 'obs_location', 'obs_bucket', 'obs_object']),

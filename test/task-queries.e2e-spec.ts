@@ -229,19 +229,19 @@ describe.each(DATABASE_KINDS)('task queries (%s)', (kind) => {
       expect(res.status).toBe(400);
     });
 
-    it('answers 400 or an empty page, never a server error, for a filter with a NUL character', async () => {
+    it('answers 400 naming the parameter, never a server error, for a filter with a NUL character', async () => {
       for (const name of ['app', 'stream', 'publishDomain']) {
         const res = await request(app.getHttpServer()).get(`${TASKS_PATH}?${name}=a%00b`);
-        expect(`${name}: ${res.status} ${res.text}`).toMatch(/^\w+: (200|400) /);
-        if (res.status === 200) expect(res.body.items).toEqual([]);
+        expect({ name, status: res.status }).toEqual({ name, status: 400 });
+        expect(Object.keys(res.body.fields)).toEqual([name]);
       }
     });
 
-    it('answers 400 or an empty page, never a server error, for a cursor naming an impossible task id', async () => {
+    it('answers 400 for a cursor naming an impossible task id, never a server error', async () => {
       const cursor = Buffer.from(JSON.stringify(['2025-01-01T00:00:00.000Z', 'a\u0000b'])).toString('base64url');
       const res = await list(app, { cursor });
-      expect(`${res.status} ${res.text}`).toMatch(/^(200|400) /);
-      if (res.status === 200) expect(res.body.items).toEqual([]);
+      expect(res.status).toBe(400);
+      expect(res.body.fields).toEqual({ cursor: ['cursor is not valid'] });
     });
 
     it('answers 404 for an unknown task id with a NUL character', async () => {
