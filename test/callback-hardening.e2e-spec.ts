@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { RecordingEvents } from '../src/recording-callback';
 import type { RecordStartEvent, RecordOverEvent } from '../src/recording-callback';
 import { KEY_A, eventBody, eventually, sign, startBody } from './support/callbacks';
+import { latch } from './support/unit-store';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { startTestApp } from './support/test-module';
@@ -104,10 +105,9 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
     expect(row.lastError).toContain('timed out after 300 ms');
     expect(row.attempts).toBe(2);
 
-    // While a replayed delivery runs (the handler still hangs), a second replay is refused with 409.
+    // A dead delivery can be replayed; it runs again (the 409 for a running one: see 'replay while running').
     await request(app.getHttpServer()).post(`/recording-callbacks/deliveries/${row.id}/replay`).expect(202);
     await eventually(() => Recorder.overs.length >= 3, 5_000);
-    await request(app.getHttpServer()).post(`/recording-callbacks/deliveries/${row.id}/replay`).expect(409);
   });
 
   it('answers 404 and 400 for delivery ids beyond the integer column', async () => {
@@ -159,5 +159,75 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
     const statusOf = async () =>
       (await request(app.getHttpServer()).get('/recording-callbacks/deliveries?taskId=ready-1')).body.items[0]?.status;
     await eventually(async () => (await statusOf()) === 'delivered', 5_000);
+  });
+});
+
+/** An OVER handler that says when it started and then waits until the test lets it finish. */
+@Injectable()
+class Gate {
+  static started = latch();
+  static release = latch();
+  static calls = 0;
+
+  @OnEvent(RecordingEvents.Over)
+  async onOver(): Promise<void> {
+    Gate.calls++;
+    Gate.started.release();
+    await Gate.release.promise;
+  }
+}
+
+describe.each(DATABASE_KINDS)('replay while running (%s)', (kind) => {
+  let db: TestDatabase;
+  let app: NestExpressApplication;
+
+  beforeAll(async () => {
+    Gate.started = latch();
+    Gate.release = latch();
+    Gate.calls = 0;
+    db = await createTestDatabase(kind);
+    app = await startTestApp(
+      db,
+      'forRoot',
+      {
+        auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
+        // Far longer than the test needs: the lease is held for as long as the handler is kept waiting.
+        delivery: { pollIntervalMs: 20, leaseMs: 120_000, handlerTimeoutMs: 60_000 },
+        operationGuards: [{ canActivate: () => true }],
+      },
+      { providers: [Gate] },
+    );
+  });
+  afterAll(async () => {
+    Gate.release.release();
+    await app?.close();
+    await db?.drop();
+  });
+
+  it('refuses with 409 to replay a delivery whose handler is running, and replays it once it finished', async () => {
+    const http = () => request(app.getHttpServer());
+    const task = `${kind}-gate`;
+    await http()
+      .post('/recording-callbacks')
+      .send(sign(startBody(task)))
+      .expect(200);
+    await http()
+      .post('/recording-callbacks')
+      .send(sign(eventBody(task, 'RECORD_OVER')))
+      .expect(200);
+    await Gate.started.promise;
+    const { items } = (await http().get(`/recording-callbacks/deliveries?taskId=${task}`).expect(200)).body;
+    const over = items.find((d: { eventType: string }) => d.eventType === 'RECORD_OVER');
+
+    const refused = await http().post(`/recording-callbacks/deliveries/${over.id}/replay`).expect(409);
+    expect(refused.body.message).toBe(`delivery ${over.id} is running now; replay it once it has finished`);
+
+    Gate.release.release();
+    await eventually(async () => {
+      const res = await http().get(`/recording-callbacks/deliveries?taskId=${task}&status=delivered`);
+      return res.body.items.some((d: { id: number }) => d.id === over.id);
+    }, 10_000);
+    await http().post(`/recording-callbacks/deliveries/${over.id}/replay`).expect(202);
+    await eventually(() => Gate.calls === 2, 10_000);
   });
 });
