@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import {
   OnRecordingEvent,
@@ -37,14 +38,22 @@ class RecordingProbe {
   readonly statusChanges: TaskStatusChangedEvent[] = [];
   /** callbackId → whether the stored callback was visible to the handler (emitted after commit). */
   readonly committed = new Map<number, boolean>();
+  /**
+   * Reads through a connection of its own, which sees only committed rows. On SQLite the app's DataSource
+   * shares one connection with the module's transactions and would see uncommitted rows too, which would
+   * prove nothing; so on SQLite this is a separate read-only better-sqlite3 connection to the same file.
+   */
+  static storedElsewhere?: (callbackId: number) => Promise<boolean>;
 
   constructor(private readonly dataSource: DataSource) {}
 
   @OnEvent(RecordingEvents.Start)
   async onStart(e: RecordStartEvent): Promise<void> {
     this.starts.push(e);
-    const row = await this.dataSource.getRepository(StoredCallbackEntity).findOneBy({ id: e.callbackId });
-    this.committed.set(e.callbackId, row !== null);
+    const seen = RecordingProbe.storedElsewhere
+      ? await RecordingProbe.storedElsewhere(e.callbackId)
+      : (await this.dataSource.getRepository(StoredCallbackEntity).findOneBy({ id: e.callbackId })) !== null;
+    this.committed.set(e.callbackId, seen);
   }
 
   @OnEvent(RecordingEvents.NewFileStart)
@@ -100,10 +109,14 @@ const forTask = <T extends { task: { taskId: string } }>(events: T[], taskId: st
 describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
   let db: TestDatabase;
 
+  let reader: Database.Database | undefined;
   beforeAll(async () => {
     db = await createTestDatabase(kind);
+    RecordingProbe.storedElsewhere = undefined;
   });
   afterAll(async () => {
+    RecordingProbe.storedElsewhere = undefined;
+    reader?.close();
     await db.drop();
   });
 
@@ -141,6 +154,13 @@ describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
       );
       probe = app.get(RecordingProbe);
       failing = app.get(FailingHandlers);
+      if (kind === 'sqlite' && !reader) {
+        // Opened after the app ran its migrations, so the file and its tables exist.
+        const own = new Database(db.sqlitePath, { readonly: true, fileMustExist: true });
+        const find = own.prepare('SELECT 1 AS found FROM recording_callbacks WHERE id = ?');
+        reader = own;
+        RecordingProbe.storedElsewhere = async (callbackId) => find.get(callbackId) !== undefined;
+      }
     });
     afterAll(async () => {
       await closeApp(app);
@@ -220,6 +240,8 @@ describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
       });
     });
 
+    // The handler reads on a connection of its own (see RecordingProbe.storedElsewhere), which sees the
+    // callback only once its transaction committed: on both databases this fails if events go out earlier.
     it('emits after the commit: a handler finds the stored callback', async () => {
       const taskId = id('commit-1');
       const callbackId = await accepted(startBody(taskId));
