@@ -195,8 +195,14 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+CALLBACK\s+TASK\s+EVENT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR$/);
     expect(lines).toHaveLength(5);
-    expect(lines[1]).toMatch(new RegExp(`^4\\s+${ids.delivered}\\s+${other}\\s+RECORD_OVER\\s+delivered\\s+1\\s+-$`));
-    expect(lines.slice(2, 4).map((l) => l.split(/\s+/)[0])).toEqual(['3', '2']);
+    // Newest first: the ids the database gave, read back from it rather than assumed.
+    const newest = (await rows(ds)).map((r) => r.id).sort((a, b) => b - a);
+    const deliveredId = (await rows(ds)).find((r) => r.callbackId === ids.delivered)!.id;
+    expect(deliveredId).toBe(newest[0]);
+    expect(lines[1]).toMatch(
+      new RegExp(`^${deliveredId}\\s+${ids.delivered}\\s+${other}\\s+RECORD_OVER\\s+delivered\\s+1\\s+-$`),
+    );
+    expect(lines.slice(2, 4).map((l) => Number(l.split(/\s+/)[0]))).toEqual(newest.slice(1, 3));
     expect(lines[4]).toBe('(first 3; use --limit to see more)');
     expect(table.stdout).toContain('fragile handler is down');
 
@@ -215,13 +221,17 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
   });
 
   it("replay --status dead --task makes that task's dead deliveries pending, keeping handlers that succeeded", async () => {
+    const byCallbackBefore = new Map((await rows(ds)).map((r) => [r.callbackId, r.id]));
+    const deliveryOf = (callbackId: number) => byCallbackBefore.get(callbackId)!;
     const before = Date.now();
     const run = await cli(['replay', '--status', 'dead', '--task', task], databaseEnv(db));
     const after = Date.now();
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(
-      /^replayed 2 deliveries \(now pending, due \d{4}-.*Z\):\n {2}1 {2}RECORD_START {2}task .*\n {2}2 {2}RECORD_OVER {2}task /,
+      new RegExp(
+        `^replayed 2 deliveries \\(now pending, due \\d{4}-.*Z\\):\\n {2}${deliveryOf(ids.deadStart)} {2}RECORD_START {2}task .*\\n {2}${deliveryOf(ids.deadOver)} {2}RECORD_OVER {2}task `,
+      ),
     );
     const byCallback = new Map((await rows(ds)).map((r) => [r.callbackId, r]));
     for (const id of [ids.deadStart, ids.deadOver]) {

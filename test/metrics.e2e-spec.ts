@@ -41,8 +41,9 @@ describe('GET /metrics of the host app (sqlite)', () => {
     const sign = (body: object, key = KEY_A, expiresInSeconds = 0) =>
       signRecordingCallback(body, { key, expiresInSeconds });
     const start1 = buildRecordStart({ task_id: 'm-1' });
-    await post(sign(start1)).expect(200);
-    await post(sign(start1)).expect(200, { result: 'duplicate', callbackId: 1 });
+    const first = await post(sign(start1)).expect(200);
+    expect(first.body).toEqual({ result: 'accepted', callbackId: expect.any(Number) });
+    await post(sign(start1)).expect(200, { result: 'duplicate', callbackId: first.body.callbackId });
     await post(sign(buildRecordStart({ task_id: 'm-2' }))).expect(200);
     await post(sign(buildRecordFileComplete({ task_id: 'm-1' }))).expect(200);
     await post(sign(buildRecordStart({ task_id: 'm-3' }), KEY_B)).expect(401);

@@ -197,6 +197,61 @@ describe('host app instances starting at once on a fresh PostgreSQL database', (
   });
 });
 
+describe('the migration lock, observed', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  // The race above could pass by luck (one instance done before the next begins). Here the test holds
+  // the host app's advisory lock itself: every instance must wait for it before migrating, which
+  // pg_locks shows, and none may come up until the test lets go. Without the lock they would start at once.
+  it('each starting instance waits on the advisory lock, and all come up once it is free', async () => {
+    const MIGRATION_LOCK = 727_465_300;
+    const holder = new Client({ connectionString: db.databaseUrl });
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    let settled = 0;
+    const starting = [0, 1, 2].map(() =>
+      startHostApp(db, { poolSize: 3 }).finally(() => {
+        settled++;
+      }),
+    );
+    try {
+      const waiting = async () =>
+        Number(
+          (
+            await holder.query(
+              `SELECT count(*) AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+               WHERE l.locktype = 'advisory' AND l.objid = $1 AND NOT l.granted AND d.datname = current_database()`,
+              [MIGRATION_LOCK],
+            )
+          ).rows[0].n,
+        );
+      const deadline = Date.now() + 20_000;
+      while ((await waiting()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(3);
+      expect(settled).toBe(0);
+      const tables = await holder.query(`SELECT to_regclass('recording_tasks') AS t`);
+      expect(tables.rows[0].t).toBeNull(); // nobody migrated while the lock was held
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await holder.end();
+    }
+    const started = await Promise.allSettled(starting);
+    try {
+      expect(started.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      const recorded = await queryOne<{ name: string }>(db.databaseUrl!, 'SELECT name FROM migrations ORDER BY id');
+      expect(recorded.map((r) => r.name)).toEqual(MIGRATION_NAMES);
+    } finally {
+      for (const s of started) if (s.status === 'fulfilled') await closeApp(s.value);
+    }
+  }, 60_000);
+});
+
 describe('migrations on SQLite (the embedded default)', () => {
   let db: TestDatabase;
   let dataSource: DataSource;

@@ -20,10 +20,12 @@ describe.each(DATABASE_KINDS)('host app smoke (%s)', (kind) => {
 
   it('accepts a signed RECORD_START and serves the task', async () => {
     const server = app.getHttpServer();
-    await request(server)
+    const accepted = await request(server)
       .post('/recording-callbacks')
       .send(sign(startBody('smoke-1')))
-      .expect(200, { result: 'accepted', callbackId: 1 });
+      .expect(200);
+    expect(accepted.body).toEqual({ result: 'accepted', callbackId: expect.any(Number) });
+    expect(Number.isInteger(accepted.body.callbackId) && accepted.body.callbackId > 0).toBe(true);
     const res = await request(server).get('/recording-tasks/smoke-1').expect(200);
     expect(res.body).toMatchObject({ taskId: 'smoke-1', status: 'RECORDING', files: [] });
   });

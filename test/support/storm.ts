@@ -1,7 +1,6 @@
 import { Agent, request } from 'node:http';
 import { dedupeKey } from '../../src/recording-callback';
-import { reduceFile, reduceTask } from '../../src/recording-callback/tasks/task-state.reducer';
-import type { FileState, RecordingCallbackDto, TaskState, TaskTransition } from '../../src/recording-callback';
+import type { FileState, TaskState, TaskTransition } from '../../src/recording-callback';
 import { sign } from './callbacks';
 
 type Body = Record<string, unknown>;
@@ -316,8 +315,23 @@ export interface Reduced {
   transitions: Array<TaskTransition & { index: number }>;
 }
 
+/** The least status each event type implies (the contract's table), and the order statuses rise in. */
+const IMPLIED: Record<string, TaskState['status']> = {
+  RECORD_START: 'RECORDING' as TaskState['status'],
+  RECORD_NEW_FILE_START: 'RECORDING' as TaskState['status'],
+  RECORD_FILE_COMPLETE: 'RECORDING' as TaskState['status'],
+  RECORD_OVER: 'OVER' as TaskState['status'],
+  RECORD_FAILED: 'FAILED' as TaskState['status'],
+};
+const RANK: Record<string, number> = { RECORDING: 0, OVER: 1, FAILED: 2 };
+
 /**
- * Applies events in order with the pure reducer from src, exactly as ingest applies stored callbacks.
+ * What the design says the task, its files and its transitions must be after these events in this order,
+ * written here from the contract (status a join over RECORDING < OVER < FAILED that never moves down,
+ * one transition per change, first failure's message, first-seen identity, first project and format
+ * given, latest event by receive time;
+ * a file RECORDING until its RECORD_FILE_COMPLETE fills the details, which a later start never erases),
+ * not with the module's reducer: a reducer bug then shows up as a difference.
  *
  * @example
  * const { task, files } = reduceAll(events.map((body) => ({ body, receivedAt: new Date() })));
@@ -326,16 +340,73 @@ export function reduceAll(events: Array<{ body: Body; receivedAt: Date }>): Redu
   let task: TaskState | undefined;
   const files = new Map<string, FileState>();
   const transitions: Reduced['transitions'] = [];
+  const text = (v: unknown) => (v === undefined ? null : (v as string));
+  const num = (v: unknown) => (v === undefined ? null : (v as number));
   events.forEach(({ body, receivedAt }, index) => {
-    const dto = body as unknown as RecordingCallbackDto;
-    const step = reduceTask(task, dto, receivedAt);
-    task = step.task;
-    if (step.transition) transitions.push({ ...step.transition, index });
-    if (dto.event_type === 'RECORD_NEW_FILE_START' || dto.event_type === 'RECORD_FILE_COMPLETE') {
-      const k = `${dto.job_id}/${dto.record_format}`;
-      const next = reduceFile(files.get(k), dto);
-      if (next) files.set(k, next);
+    const type = String(body.event_type);
+    const from = task?.status ?? null;
+    const implied = IMPLIED[type];
+    const to = from === null || RANK[implied] > RANK[from] ? implied : from;
+    const latest = !task || receivedAt.getTime() >= task.lastEventAt.getTime();
+    const fileEvent = type === 'RECORD_NEW_FILE_START' || type === 'RECORD_FILE_COMPLETE';
+    task = {
+      taskId: String(body.task_id),
+      // Project and format: the first callback that carries one (a RECORD_OVER may come first without).
+      projectId: task?.projectId ?? text(body.project_id),
+      publishDomain: task ? task.publishDomain : String(body.publish_domain),
+      app: task ? task.app : String(body.app),
+      stream: task ? task.stream : String(body.stream),
+      recordFormat: task?.recordFormat ?? text(body.record_format),
+      status: to,
+      errorMessage: task?.errorMessage ?? (type === 'RECORD_FAILED' ? text(body.error_message) : null),
+      lastEventType: (latest ? type : task!.lastEventType) as TaskState['lastEventType'],
+      lastEventAt: latest ? receivedAt : task!.lastEventAt,
+    };
+    if (to !== from) {
+      transitions.push({
+        fromStatus: from,
+        toStatus: to,
+        eventType: type as TaskTransition['eventType'],
+        jobId: fileEvent ? String(body.job_id) : null,
+        index,
+      });
     }
+    if (!fileEvent) return;
+    const key = `${body.job_id}/${body.record_format}`;
+    const jobId = String(body.job_id);
+    const recordFormat = String(body.record_format);
+    if (type === 'RECORD_NEW_FILE_START') {
+      if (!files.has(key)) {
+        files.set(key, {
+          jobId,
+          recordFormat,
+          status: 'RECORDING' as FileState['status'],
+          downloadUrl: null,
+          assetId: null,
+          fileSize: num(body.file_size),
+          recordDuration: num(body.record_duration),
+          startTime: null,
+          endTime: null,
+          width: null,
+          height: null,
+        });
+      }
+      return;
+    }
+    const time = (v: unknown) => (v === undefined ? null : new Date(v as string));
+    files.set(key, {
+      jobId,
+      recordFormat,
+      status: 'COMPLETE' as FileState['status'],
+      downloadUrl: String(body.download_url),
+      assetId: text(body.asset_id),
+      fileSize: num(body.file_size),
+      recordDuration: num(body.record_duration),
+      startTime: time(body.start_time),
+      endTime: time(body.end_time),
+      width: num(body.width),
+      height: num(body.height),
+    });
   });
   return { task, files: [...files.values()], transitions };
 }
