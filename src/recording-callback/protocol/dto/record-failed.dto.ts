@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../optional-swagger';
 import { Equals, IsOptional, IsString, MaxLength } from 'class-validator';
 import { RecordingEventType } from '../recording-event-type';
 import { RecordTaskEventBaseDto } from './record-task-event-base.dto';

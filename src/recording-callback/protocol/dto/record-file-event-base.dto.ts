@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../optional-swagger';
 import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
 import { RecordFormat } from '../recording-event-type';
 import { MAX_ID_LENGTH, RecordCallbackBaseDto } from './record-callback-base.dto';
