@@ -1,0 +1,23 @@
+// The consumer app's entry point (a template of the package test; src/app.module.ts, the listener and
+// src/operations.module.ts come from README.md).
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { serveOpenApi } from './openapi';
+import { OperationsModule } from './operations.module';
+
+/** The README's AppModule with the README's OperationsModule beside it, as the README says. */
+@Module({ imports: [AppModule, OperationsModule] })
+class ConsumerModule {}
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create<NestExpressApplication>(ConsumerModule, { bodyParser: false });
+  app.useBodyParser('json', { limit: '64kb' });
+  app.enableShutdownHooks();
+  serveOpenApi(app);
+  await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
+  console.log(`consumer app listening on ${await app.getUrl()}`);
+}
+
+void bootstrap();
