@@ -49,7 +49,10 @@ export class AppModule {
           useFactory: (c: HostConfig) => ({
             auth: { algorithm: c.algorithm, keys: c.keys },
             toleranceSeconds: c.toleranceSeconds,
+            maxFutureSeconds: c.maxFutureSeconds,
+            // Reads are open without RECORDING_QUERY_TOKEN (with a warning); replay never is.
             queryGuards: [BearerTokenGuard],
+            operationGuards: c.queryToken ? [BearerTokenGuard] : [],
           }),
         }),
         RecordingHealthModule.forRoot(config.health ?? {}),

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
@@ -10,14 +10,19 @@ import { startupBanner } from './host/startup-banner';
 
 async function bootstrap(): Promise<void> {
   const config = loadHostConfig(process.env);
+  // JSON lines by default: one line per entry, whatever text a request carried.
+  const logger = new ConsoleLogger({ json: config.logFormat !== 'text' });
   const app = configureHttp(
-    await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false }),
+    await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger }),
+    config.http,
   );
-  setupOpenApi(app, { queryToken: !!config.queryToken });
+  if (config.apiDocs !== false) setupOpenApi(app, { queryToken: !!config.queryToken });
   await app.listen(config.port);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  new Logger('HostApp').log(`listening on port ${port}\n${startupBanner(config, `http://127.0.0.1:${port}`)}`);
+  new Logger('HostApp').log(`listening on port ${port}`);
+  // Printed as plain lines, not a log entry, so the commands in it can be copied as they are.
+  process.stdout.write(`${startupBanner(config, `http://127.0.0.1:${port}`)}\n`);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -48,6 +48,7 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
           },
         },
         delivery: { baseDelayMs: 10, pollIntervalMs: 20, maxAttempts: 2, leaseMs: 2_000, handlerTimeoutMs: 300 },
+        operationGuards: [{ canActivate: () => true }],
       },
       { providers: [Recorder] },
     );

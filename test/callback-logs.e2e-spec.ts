@@ -91,7 +91,11 @@ describe('callback logs of the host app (sqlite)', () => {
     expect(signatures).toHaveLength(6);
     const everything = logs.text();
     // The app logged more than the callback lines (start-up, the storage failure), and all was checked.
-    expect(logs.of('error').some((l) => l.message.includes('log-4') && !l.message.startsWith('{'))).toBe(true);
+    const failure = logs.of('error').find((l) => l.message.startsWith('{"msg":"storage unavailable"'));
+    const failed = callbackLines().find((l) => l.line.taskId === 'log-4');
+    // One line for the failure, tied to the callback's line by the request id.
+    expect(JSON.parse(failure!.message).requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(failure!.message).requestId).toBe((failed!.line as { requestId?: string }).requestId);
     expect(logs.lines.length).toBeGreaterThan(callbackLines().length);
     for (const secret of [KEY_A, KEY_B, ...signatures]) expect(everything).not.toContain(secret);
     expect(everything).not.toContain('auth_sign');

@@ -219,6 +219,8 @@ describe.each(DATABASE_KINDS)('durable delivery (%s)', (kind) => {
       {
         auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
         watchdog: { checkIntervalMs: 0 },
+        // Replay needs a guard; an app that sets none for queries stands in here with one that allows all.
+        ...(options.queryGuards ? {} : { operationGuards: [{ canActivate: () => true }] }),
         ...options,
         delivery: { ...FAST_DELIVERY, ...options.delivery },
       },

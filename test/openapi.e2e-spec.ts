@@ -97,7 +97,6 @@ describe('OpenAPI of the host app (sqlite)', () => {
       'missing_signature',
       'bad_signature',
       'expired',
-      'unknown_domain',
     ]);
     expect(doc.components.schemas.CallbackAnswer.properties.result.enum).toEqual(['accepted', 'duplicate']);
   });

@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OnRecordingEvent, RecordFileCompleteEvent, RecordingEvents } from '../recording-callback';
+import { OnRecordingEvent, RecordFileCompleteEvent, RecordingEvents, logLine } from '../recording-callback';
 
 /**
  * Sample handler of the host app: logs each completed file. Replace it with your own handlers.
+ * Task ids, URLs and names are the sender's text, so the line is written with `logLine` (escaped JSON).
  *
  * @example
  * @OnRecordingEvent(RecordingEvents.FileComplete) onFile(e: RecordFileCompleteEvent) {}
@@ -15,8 +16,18 @@ export class CompletedFileLogger {
   onFileComplete(event: RecordFileCompleteEvent): void {
     const { file, task } = event;
     this.logger.log(
-      `task ${task.taskId} (${task.publishDomain}/${task.app}/${task.stream}) file ${file.jobId} ${file.recordFormat} ` +
-        `complete: ${file.downloadUrl} (${file.fileSize ?? '?'} bytes, ${file.recordDuration ?? '?'} s)`,
+      logLine({
+        msg: 'recording file complete',
+        taskId: task.taskId,
+        publishDomain: task.publishDomain,
+        app: task.app,
+        stream: task.stream,
+        jobId: file.jobId,
+        recordFormat: file.recordFormat,
+        downloadUrl: file.downloadUrl,
+        fileSize: file.fileSize,
+        recordDuration: file.recordDuration,
+      }),
     );
   }
 }

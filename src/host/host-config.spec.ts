@@ -34,4 +34,28 @@ describe('loadHostConfig: metrics and health settings', () => {
     );
     expect(() => load({ RECORDING_HEALTH_MAX_SILENCE_SECONDS: '0' })).toThrow(/RECORDING_HEALTH_MAX_SILENCE_SECONDS/);
   });
+
+  it('reads the HTTP timeouts, the future bound, the docs switch and the log format, with defaults', () => {
+    const defaults = load({});
+    expect(defaults.http).toEqual({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
+    expect([defaults.maxFutureSeconds, defaults.apiDocs, defaults.logFormat]).toEqual([86_400, true, 'json']);
+    const set = load({
+      HTTP_HEADERS_TIMEOUT_MS: '2000',
+      HTTP_REQUEST_TIMEOUT_MS: '4000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      RECORDING_CALLBACK_MAX_FUTURE_SECONDS: '600',
+      RECORDING_API_DOCS: 'off',
+      LOG_FORMAT: 'text',
+    });
+    expect(set.http).toEqual({ headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 65_000 });
+    expect([set.maxFutureSeconds, set.apiDocs, set.logFormat]).toEqual([600, false, 'text']);
+  });
+
+  it('refuses timeouts Node would refuse, and unknown log formats, naming the variable', () => {
+    expect(() => load({ HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    );
+    expect(() => load({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toThrow('HTTP_REQUEST_TIMEOUT_MS must be a whole number >= 1');
+    expect(() => load({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT must be json or text');
+  });
 });

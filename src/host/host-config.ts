@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SignatureAlgorithm } from '../recording-callback';
+import { DEFAULT_HTTP_TIMEOUTS } from './http-setup';
+import type { HttpTimeouts } from './http-setup';
 
 /**
  * The host app's settings, read from the environment (see README "Host app environment").
@@ -19,7 +21,15 @@ export interface HostConfig {
   /** True when no key was configured and a development key was generated or reused. */
   devKey: boolean;
   toleranceSeconds: number;
+  /** How far ahead `auth_timestamp` may be (`RECORDING_CALLBACK_MAX_FUTURE_SECONDS`, default 86400). */
+  maxFutureSeconds?: number;
   queryToken?: string;
+  /** Swagger UI at /docs and the JSON at /docs-json (`RECORDING_API_DOCS`, default on). */
+  apiDocs?: boolean;
+  /** Log lines as JSON (`LOG_FORMAT=json`, the default) or Nest's coloured text (`LOG_FORMAT=text`). */
+  logFormat?: 'json' | 'text';
+  /** Node HTTP server timeouts (`HTTP_HEADERS_TIMEOUT_MS`, `HTTP_REQUEST_TIMEOUT_MS`, `HTTP_KEEP_ALIVE_TIMEOUT_MS`). */
+  http?: HttpTimeouts;
   /** Prometheus metrics at /metrics (`RECORDING_METRICS`, default on; `off` disables). */
   metrics?: boolean;
   /** Thresholds of /health (`RECORDING_HEALTH_*`); unset ones take the library defaults. */
@@ -63,6 +73,18 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     .map((k) => k.trim())
     .filter(Boolean);
   const devKey = configured.length === 0;
+  const logFormat = (env.LOG_FORMAT || 'json').toLowerCase();
+  if (logFormat !== 'json' && logFormat !== 'text')
+    throw new Error(`LOG_FORMAT must be json or text, got "${env.LOG_FORMAT}"`);
+  const http: HttpTimeouts = {
+    headersTimeoutMs: integer(env, 'HTTP_HEADERS_TIMEOUT_MS', DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs, 1),
+    requestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs, 1),
+    keepAliveTimeoutMs: integer(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs, 1),
+  };
+  // Node refuses a headers timeout longer than the request timeout.
+  if (http.headersTimeoutMs > http.requestTimeoutMs) {
+    throw new Error('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   return {
     port: integer(env, 'PORT', 3000, 0),
     databaseUrl: env.DATABASE_URL || undefined,
@@ -72,7 +94,11 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     keys: devKey ? [developmentKey(dirname(sqlitePath) === '.' ? 'data' : dirname(sqlitePath))] : configured,
     devKey,
     toleranceSeconds: integer(env, 'RECORDING_CALLBACK_TOLERANCE_SECONDS', 300, 0),
+    maxFutureSeconds: integer(env, 'RECORDING_CALLBACK_MAX_FUTURE_SECONDS', 86_400, 0),
     queryToken: env.RECORDING_QUERY_TOKEN || undefined,
+    apiDocs: flag(env, 'RECORDING_API_DOCS', true),
+    logFormat,
+    http,
     metrics: flag(env, 'RECORDING_METRICS', true),
     health: {
       maxBacklog: optionalInteger(env, 'RECORDING_HEALTH_MAX_BACKLOG', 0),

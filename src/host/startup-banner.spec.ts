@@ -39,3 +39,17 @@ describe('startupBanner', () => {
     );
   });
 });
+
+describe('startupBanner: replay and docs', () => {
+  it('says replay is off until RECORDING_QUERY_TOKEN is set, and on with it', () => {
+    expect(startupBanner(base, 'http://h', NOW)).toContain(
+      'Delivery replay:     off (403) until RECORDING_QUERY_TOKEN is set',
+    );
+    expect(startupBanner({ ...base, queryToken: 't' }, 'http://h', NOW)).toContain('Delivery replay:     on');
+  });
+
+  it('says when the API docs are off', () => {
+    expect(startupBanner({ ...base, apiDocs: false }, 'http://h', NOW)).toContain('API docs:            off');
+    expect(startupBanner(base, 'http://h', NOW)).toContain('http://h/docs');
+  });
+});

@@ -28,10 +28,15 @@ export function startupBanner(config: HostConfig, baseUrl: string, nowMs = Date.
   const lines = [
     `Recording callbacks: POST ${baseUrl}/recording-callbacks`,
     `Task queries:        GET  ${baseUrl}/recording-tasks${config.queryToken ? ' (Authorization: Bearer $RECORDING_QUERY_TOKEN)' : ''}`,
-    `API docs:            ${baseUrl}/docs (OpenAPI JSON: ${baseUrl}/docs-json)`,
+    config.apiDocs === false
+      ? 'API docs:            off (RECORDING_API_DOCS=off)'
+      : `API docs:            ${baseUrl}/docs (OpenAPI JSON: ${baseUrl}/docs-json)`,
     `Health:              ${baseUrl}/health${config.metrics === false ? '' : `   Metrics: ${baseUrl}/metrics`}`,
     `Database:            ${database}`,
     `Signature:           ${config.algorithm}, ${config.keys.length} key(s)`,
+    config.queryToken
+      ? 'Delivery replay:     on (Authorization: Bearer $RECORDING_QUERY_TOKEN)'
+      : 'Delivery replay:     off (403) until RECORDING_QUERY_TOKEN is set',
   ];
   if (config.devKey) {
     lines.push(

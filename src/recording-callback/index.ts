@@ -28,3 +28,8 @@ export * from './tasks/list-tasks.query';
 export * from './tasks/recording-tasks.service';
 export * from './tasks/write-transactions';
 export * from './telemetry/recording-telemetry';
+export * from './callback/bounded-json-body';
+export * from './errors/invalid-fields.exception';
+export * from './errors/recording-exception.filter';
+export * from './storage/storage.errors';
+export { logLine, logText } from './telemetry/log-line';

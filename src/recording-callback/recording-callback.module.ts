@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CallbackBodyPipe } from './callback/callback-body.pipe';
 import { CallbackExceptionFilter } from './callback/callback-exception.filter';
+import { RecordingExceptionFilter } from './errors/recording-exception.filter';
 import { IngestService } from './callback/ingest.service';
 import { createRecordingCallbackController } from './callback/recording-callback.controller';
 import { SignatureGuard } from './callback/signature.guard';
@@ -25,7 +26,7 @@ import type { RecordingCallbackRouteExtras } from './recording-callback.module-d
 import { whenSwaggerLoaded } from './protocol/optional-swagger';
 import { algorithmsInUse, resolveOptions } from './recording-callback.options';
 import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions } from './recording-callback.options';
-import { QueryAccessGuard } from './tasks/query-access.guard';
+import { OperationAccessGuard, QueryAccessGuard } from './tasks/query-access.guard';
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';
 import { RecordingTasksService } from './tasks/recording-tasks.service';
 import { WriteTransactions } from './tasks/write-transactions';
@@ -79,8 +80,10 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     StalledTaskWatchdog,
     RecordingTasksService,
     QueryAccessGuard,
+    OperationAccessGuard,
     RecordingTelemetry,
     CallbackExceptionFilter,
+    RecordingExceptionFilter,
     // The ES module build applies @nestjs/swagger's decorators once it has imported it: the app is up
     // only after that, so SwaggerModule.createDocument sees every model.
     { provide: SWAGGER_DECORATORS_APPLIED, useFactory: whenSwaggerLoaded },
@@ -114,7 +117,12 @@ export class RecordingCallbackModule extends RecordingCallbackConfigurableModule
   onModuleInit(): void {
     if (this.options.queryGuards.length === 0) {
       this.logger.warn(
-        'queryGuards is empty: task queries and delivery operations (including replay) are open to anyone who can reach them',
+        'queryGuards is empty: task queries and the delivery list are open to anyone who can reach them',
+      );
+    }
+    if (this.options.operationGuards.length === 0) {
+      this.logger.warn(
+        'operationGuards is empty: delivery replay answers 403; set operationGuards (or queryGuards) to enable it',
       );
     }
     if (this.options.auth === 'none') {

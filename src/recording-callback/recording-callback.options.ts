@@ -37,8 +37,19 @@ export interface RecordingCallbackModuleOptions {
   auth: RecordingCallbackAuth;
   /** Seconds a signature stays valid after `auth_timestamp` (default 300). */
   toleranceSeconds?: number;
-  /** Guards run before the query routes, e.g. the app's own auth guard (default none). */
+  /**
+   * Furthest `auth_timestamp` may lie ahead of now, in seconds (default 86400). Huawei documents the
+   * field as the signature's expiry, so it may be ahead; without a bound a signature made for a time
+   * years away would stay valid for years. Refused as 401 `expired` (logged as `timestamp_ahead`).
+   */
+  maxFutureSeconds?: number;
+  /** Guards run before the query routes, e.g. the app's own auth guard (default none: open, with a warning). */
   queryGuards?: Array<Type<CanActivate> | CanActivate>;
+  /**
+   * Guards run before the routes that change state (delivery replay). Default: `queryGuards`. When both
+   * are empty these routes are not open: they answer 403 until a guard is configured.
+   */
+  operationGuards?: Array<Type<CanActivate> | CanActivate>;
   /** Retries of failed handler deliveries. */
   delivery?: RecordingDeliveryOptions;
   /** Stalled-task watchdog: a RECORDING task silent this long is flagged once. */
@@ -94,7 +105,9 @@ export interface RecordingWatchdogOptions {
 export interface ResolvedRecordingCallbackOptions {
   auth: { domains: Map<string, RecordingCallbackKeySet>; fallback?: RecordingCallbackKeySet } | 'none';
   toleranceSeconds: number;
+  maxFutureSeconds: number;
   queryGuards: Array<Type<CanActivate> | CanActivate>;
+  operationGuards: Array<Type<CanActivate> | CanActivate>;
   delivery: Required<RecordingDeliveryOptions>;
   watchdog: Required<RecordingWatchdogOptions>;
   now: () => number;
@@ -158,18 +171,9 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
   if (!Number.isInteger(tolerance) || tolerance < 0) {
     throw new RecordingCallbackOptionsError('toleranceSeconds', 'must be a non-negative whole number of seconds');
   }
-  if (raw.queryGuards !== undefined && !Array.isArray(raw.queryGuards)) {
-    throw new RecordingCallbackOptionsError('queryGuards', 'must be an array of guards');
-  }
-  (raw.queryGuards ?? []).forEach((guard, i) => {
-    const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
-    if (typeof guard !== 'function' && !isInstance) {
-      throw new RecordingCallbackOptionsError(
-        `queryGuards[${i}]`,
-        'must be a guard class or an object with canActivate()',
-      );
-    }
-  });
+  const maxFutureSeconds = count('maxFutureSeconds', raw.maxFutureSeconds, 86_400, 0);
+  const queryGuards = checkGuards('queryGuards', raw.queryGuards) ?? [];
+  const operationGuards = checkGuards('operationGuards', raw.operationGuards) ?? queryGuards;
   if (raw.now !== undefined && typeof raw.now !== 'function') {
     throw new RecordingCallbackOptionsError('now', 'must be a function returning epoch milliseconds');
   }
@@ -223,11 +227,31 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
   return {
     auth,
     toleranceSeconds: tolerance,
-    queryGuards: raw.queryGuards ?? [],
+    maxFutureSeconds,
+    queryGuards,
+    operationGuards,
     delivery,
     watchdog,
     now: raw.now ?? Date.now,
   };
+}
+
+function checkGuards(
+  option: string,
+  guards: RecordingCallbackModuleOptions['queryGuards'],
+): Array<Type<CanActivate> | CanActivate> | undefined {
+  if (guards === undefined) return undefined;
+  if (!Array.isArray(guards)) throw new RecordingCallbackOptionsError(option, 'must be an array of guards');
+  guards.forEach((guard, i) => {
+    const isInstance = typeof guard === 'object' && guard !== null && typeof guard.canActivate === 'function';
+    if (typeof guard !== 'function' && !isInstance) {
+      throw new RecordingCallbackOptionsError(
+        `${option}[${i}]`,
+        'must be a guard class or an object with canActivate()',
+      );
+    }
+  });
+  return guards;
 }
 
 function count(option: string, value: number | undefined, fallback: number, min: number): number {

@@ -29,7 +29,8 @@ export class CapturingLogger implements LoggerService {
 
   private push(level: CapturedLog['level'], message: unknown, params: unknown[]): void {
     // Nest passes the context as the last string parameter; other parameters (stack traces) are kept too.
-    const rest = [...params];
+    // Nest's Logger passes an undefined stack when there is none; it prints nothing for it.
+    const rest = params.filter((p) => p !== undefined);
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const text = [render(message), ...rest.map(render)].join('\n');
     this.lines.push({ level, message: text, context });

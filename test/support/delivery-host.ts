@@ -153,6 +153,8 @@ async function main(): Promise<void> {
       EventEmitterModule.forRoot(),
       RecordingCallbackModule.forRoot({
         auth: { algorithm: 'HMACSHA256', keys: [env.CALLBACK_KEY ?? ''] },
+        // Replay needs a guard; this test host's stands for an app's own (it lets every test request in).
+        operationGuards: [{ canActivate: () => true }],
         delivery: {
           leaseMs: num('LEASE_MS', 2000),
           pollIntervalMs: num('POLL_MS', 20),

@@ -43,13 +43,10 @@ export class IngestService {
     const key = dedupeKey(raw);
     const { auth_sign: _omitted, ...payload } = raw;
     const payloadJson = JSON.stringify(payload);
-    // A storage failure is a 503. Usually nothing was stored; if the connection broke during COMMIT it
-    // was, and the resend is answered "duplicate". Either way sending it again is safe.
-    return this.writes.forRequest(
-      `storing callback for task ${callback.task_id}`,
-      (em) => this.apply(em, callback, payloadJson, key, receivedAt),
-      true,
-    );
+    // A storage failure is a typed error (503, or 400 for a refused value). Usually nothing was stored; if
+    // the connection broke during COMMIT it was, and the resend is answered "duplicate". Either way
+    // sending it again is safe.
+    return this.writes.forRequest((em) => this.apply(em, callback, payloadJson, key, receivedAt), true);
   }
 
   private async apply(
@@ -77,7 +74,9 @@ export class IngestService {
     // Keys are chosen by publish_domain, so a callback signed for one domain must not touch another
     // domain's task: a task keeps the domain, app and stream of its first callback.
     if (row.status !== null) {
-      const fields = (['publish_domain', 'app', 'stream'] as const).filter((f) => row[f] !== callback[f]);
+      const fields = (['publish_domain', 'app', 'stream'] as const)
+        .filter((f) => row[f] !== callback[f])
+        .map((field) => ({ field, given: callback[field], stored: row[field] as string }));
       if (fields.length) return { result: 'mismatch', fields };
     }
 

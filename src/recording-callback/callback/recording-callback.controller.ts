@@ -1,19 +1,10 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  HttpCode,
-  Post,
-  Req,
-  Type,
-  UseFilters,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, Type, UseFilters, UseGuards } from '@nestjs/common';
 import { DeliveryWorker } from '../delivery/delivery-worker.service';
 import { ApiReceiveRecordingCallback, ApiRecordingCallbackController } from '../openapi/api-docs.decorators';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { CallbackBodyPipe } from './callback-body.pipe';
+import { InvalidFieldsException } from '../errors/invalid-fields.exception';
 import { CallbackExceptionFilter } from './callback-exception.filter';
 import { IngestService } from './ingest.service';
 import { requestStart } from './request-timing';
@@ -58,14 +49,18 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
     ): Promise<CallbackAnswer> {
       const outcome = await this.ingest.ingest(callback, request.body);
       if (outcome.result === 'mismatch') {
-        // The exception filter logs it as an invalid callback.
-        const problem = 'differs from the task this task_id belongs to';
-        throw new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          message: `invalid callback: ${outcome.fields.join(', ')} ${problem}`,
-          fields: Object.fromEntries(outcome.fields.map((f) => [f, [`${f} ${problem}`]])),
-        });
+        // Both values are named, so the operator can tell a misrouted domain from a squatted task id
+        // (docs/production.md); the exception filter logs the message as an invalid callback.
+        throw new InvalidFieldsException(
+          Object.fromEntries(
+            outcome.fields.map(({ field, given, stored }) => [
+              field,
+              [
+                `${field} ${JSON.stringify(given)} differs from ${JSON.stringify(stored)}, the ${field} of task ${JSON.stringify(callback.task_id)}`,
+              ],
+            ]),
+          ),
+        );
       }
       this.telemetry.callback({
         result: outcome.result,

@@ -70,7 +70,7 @@ export class DeliveriesService {
         fields: { cursor: ['cursor is not valid'] },
       });
     }
-    const rows = await this.writes.forRequest('delivery query', (em) => {
+    const rows = await this.writes.forRequest((em) => {
       const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
       if (q.status) qb.andWhere('d.status = :status', { status: q.status });
       if (q.taskId) qb.andWhere('d.task_id = :taskId', { taskId: q.taskId });
@@ -93,19 +93,15 @@ export class DeliveriesService {
     if (id > MAX_DELIVERY_ID) throw notFound();
     const now = this.options.now();
     const w = this.writes;
-    const row = await w.forRequest(
-      'delivery replay',
-      async (em) => {
-        const [replayed] = await w.rows(em, replayStatement(w.concurrent, 'id = ?'), [now, now, id, now]);
-        return replayed ? em.getRepository(DeliveryEntity).findOneByOrFail({ id }) : undefined;
-      },
-      true,
-    );
+    const row = await w.forRequest(async (em) => {
+      const [replayed] = await w.rows(em, replayStatement(w.concurrent, 'id = ?'), [now, now, id, now]);
+      return replayed ? em.getRepository(DeliveryEntity).findOneByOrFail({ id }) : undefined;
+    }, true);
     if (row) {
       void this.worker.kick(row.taskId);
       return toView(row);
     }
-    const exists = await w.forRequest('delivery replay', (em) => em.getRepository(DeliveryEntity).existsBy({ id }));
+    const exists = await w.forRequest((em) => em.getRepository(DeliveryEntity).existsBy({ id }));
     if (!exists) throw notFound();
     throw new ConflictException({
       statusCode: 409,

@@ -10,4 +10,7 @@ import type { StoredDelivery } from './delivery-worker.service';
 export type IngestOutcome =
   | { result: 'accepted'; callbackId: number; delivery: StoredDelivery }
   | { result: 'duplicate'; callbackId: number }
-  | { result: 'mismatch'; fields: string[] };
+  | {
+      result: 'mismatch';
+      fields: Array<{ field: 'publish_domain' | 'app' | 'stream'; given: string; stored: string }>;
+    };

@@ -160,6 +160,10 @@ export function ApiReplayDelivery(): MethodDecorator {
       s.ApiParam({ name: 'id', type: 'integer', example: 7 }),
       s.ApiAcceptedResponse({ type: Delivery }),
       s.ApiBadRequestResponse({ type: ErrorAnswer, description: '`id` is not a number' }),
+      s.ApiForbiddenResponse({
+        type: ErrorAnswer,
+        description: 'No `operationGuards` (nor `queryGuards`) configured: replay is never open, or a guard refused',
+      }),
       s.ApiNotFoundResponse({ type: ErrorAnswer, description: 'No such delivery' }),
     ),
   );

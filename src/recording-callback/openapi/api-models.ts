@@ -47,8 +47,10 @@ export class ValidationErrorAnswer extends ErrorAnswer {
 /** 401 answer of the signature guard. */
 export class SignatureErrorAnswer extends ErrorAnswer {
   @ApiProperty({
-    enum: ['missing_signature', 'bad_signature', 'expired', 'unknown_domain'],
-    description: 'Why the signature was refused; never includes a key or a signature',
+    enum: ['missing_signature', 'bad_signature', 'expired'],
+    description:
+      'Why the signature was refused; never includes a key or a signature. An unconfigured publish_domain is ' +
+      '`bad_signature`; a timestamp too old or too far ahead is `expired` (the log line keeps the exact reason).',
     example: 'bad_signature',
   })
   reason: string;

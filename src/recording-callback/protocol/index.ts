@@ -13,3 +13,4 @@ export * from './dto/record-failed.dto';
 export * from './dto/recording-callback.dto';
 export * from './dedupe-key';
 export * from './storable-text';
+export * from './json-depth';

@@ -3,6 +3,7 @@ import { ValidationError, validateSync } from 'class-validator';
 import { DTO_BY_EVENT_TYPE } from './dto/recording-callback.dto';
 import type { RecordingCallbackDto } from './dto/recording-callback.dto';
 import { RECORDING_EVENT_TYPES, isRecordingEventType } from './recording-event-type';
+import { MAX_JSON_DEPTH, exceedsJsonDepth } from './json-depth';
 import { unstorableTextPaths } from './storable-text';
 
 /**
@@ -33,6 +34,13 @@ function flatten(errors: ValidationError[], prefix = '', out: Record<string, str
 export function parseRecordingCallback(body: unknown): ParseResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, fields: { body: ['body must be a JSON object'] } };
+  }
+  // First, before anything walks the body recursively.
+  if (exceedsJsonDepth(body)) {
+    return {
+      ok: false,
+      fields: { body: [`body must not nest arrays or objects deeper than ${MAX_JSON_DEPTH} levels`] },
+    };
   }
   const unstorable = unstorableTextPaths(body);
   if (unstorable.length) {

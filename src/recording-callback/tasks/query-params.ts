@@ -1,7 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { ApiPropertyOptional } from '../protocol/optional-swagger';
-import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { MaxChars } from '../protocol/dto/validators';
 import { STORABLE_TEXT } from '../protocol/storable-text';
 
 /**
@@ -17,7 +18,7 @@ export function TextFilter(description: string, example: string): PropertyDecora
     IsOptional(),
     IsString(),
     IsNotEmpty(),
-    MaxLength(256),
+    MaxChars(256),
     Matches(STORABLE_TEXT, { message: '$property must not contain NUL characters or unpaired surrogates' }),
   );
 }

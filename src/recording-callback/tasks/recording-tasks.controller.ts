@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query, Type, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Type, UseFilters, UseGuards } from '@nestjs/common';
+import { RecordingExceptionFilter } from '../errors/recording-exception.filter';
 import {
   ApiGetRecordingTask,
   ApiListRecordingTasks,
@@ -21,6 +22,7 @@ export function createRecordingTasksController(path: string): Type<unknown> {
   @Controller(path)
   @ApiRecordingTasksController()
   @UseGuards(QueryAccessGuard)
+  @UseFilters(RecordingExceptionFilter)
   class RecordingTasksController {
     constructor(private readonly tasks: RecordingTasksService) {}
 

@@ -24,9 +24,7 @@ export class RecordingTasksService {
 
   async get(taskId: string): Promise<RecordingTaskView> {
     // An id no database can store names no task; asking PostgreSQL would be an error, not a miss.
-    const found = isStorableText(taskId)
-      ? await this.db.forRequest('task query', (em) => this.load(em, taskId))
-      : undefined;
+    const found = isStorableText(taskId) ? await this.db.forRequest((em) => this.load(em, taskId)) : undefined;
     if (!found) {
       throw new NotFoundException({ statusCode: 404, error: 'Not Found', message: `no recording task ${taskId}` });
     }
@@ -44,7 +42,7 @@ export class RecordingTasksService {
         fields: { cursor: ['cursor is not valid'] },
       });
     }
-    return this.db.forRequest('task query', async (em) => {
+    return this.db.forRequest(async (em) => {
       const qb = em.getRepository(RecordingTaskEntity).createQueryBuilder('t').where('t.status IS NOT NULL');
       if (query.publishDomain !== undefined) {
         qb.andWhere('t.publish_domain = :publishDomain', { publishDomain: query.publishDomain });
@@ -82,7 +80,7 @@ export class RecordingTasksService {
 
   async history(taskId: string): Promise<{ items: TaskTransitionView[] }> {
     await this.get(taskId);
-    const rows = await this.db.forRequest('task query', (em) =>
+    const rows = await this.db.forRequest((em) =>
       em.getRepository(TaskTransitionEntity).find({ where: { taskId }, order: { id: 'ASC' } }),
     );
     return { items: rows.map(toTransitionView) };

@@ -1,6 +1,7 @@
-import { HttpException, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { HttpException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { classifyStorageError } from '../storage/storage.errors';
 
 type Work<T> = (em: EntityManager) => Promise<T>;
 
@@ -68,7 +69,6 @@ const MAX_GATHER_TURNS = 4;
 export class WriteTransactions {
   /** True when the database allows concurrent writers with row locks (PostgreSQL). */
   readonly concurrent: boolean;
-  private readonly logger = new Logger('RecordingCallback');
   private readonly queue: Queued[] = [];
   private draining = false;
 
@@ -108,22 +108,18 @@ export class WriteTransactions {
 
   /**
    * For request handlers: runs `work` as a read (or, with `write`, a transaction), and turns a database
-   * failure into 503 so clients retry later instead of seeing a 500. HTTP errors thrown by the work pass.
+   * failure into a typed storage error (`StorageUnavailableError` or `StorageDataError`), which the
+   * module's exception filter answers 503 or 400. HTTP errors thrown by the work pass unchanged.
    *
    * @example
-   * return this.db.forRequest('task query', (em) => em.getRepository(RecordingTaskEntity).findOneBy({ taskId }));
+   * return this.db.forRequest((em) => em.getRepository(RecordingTaskEntity).findOneBy({ taskId }));
    */
-  async forRequest<T>(what: string, work: Work<T>, write = false): Promise<T> {
+  async forRequest<T>(work: Work<T>, write = false): Promise<T> {
     try {
       return await (write ? this.run(work) : this.read(work));
     } catch (error) {
       if (error instanceof HttpException) throw error;
-      this.logger.error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`);
-      throw new ServiceUnavailableException({
-        statusCode: 503,
-        error: 'Service Unavailable',
-        message: 'storage unavailable; try again later',
-      });
+      throw classifyStorageError(error);
     }
   }
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { logLine, logText } from './log-line';
 
 /**
  * What happened to one callback request. `result` is `accepted` or `duplicate` (200), `rejected` (401),
@@ -15,8 +16,12 @@ export interface CallbackOutcome {
   taskId?: string;
   eventType?: string;
   publishDomain?: string;
-  /** The 401 reason, for `rejected`. */
+  /** The exact 401 reason, for `rejected` (more precise than the answer's: see `SignatureFailureDetail`). */
   reason?: string;
+  /** What was wrong, for refusals (the answer's message, cut). */
+  message?: string;
+  /** Request id of an unexpected error, as answered and logged. */
+  requestId?: string;
 }
 
 /**
@@ -64,7 +69,8 @@ export class RecordingTelemetry {
   }
 
   callback(outcome: CallbackOutcome): void {
-    const line = JSON.stringify({
+    // One JSON line: task ids and domains are the sender's text, escaped so they cannot forge lines.
+    const line = logLine({
       msg: 'recording callback',
       ...outcome,
       durationMs: Math.round(outcome.durationMs * 100) / 100,
@@ -83,7 +89,7 @@ export class RecordingTelemetry {
     try {
       fn();
     } catch (e) {
-      this.logger.warn(`telemetry listener failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.warn(`telemetry listener failed: ${logText(e instanceof Error ? e.message : e)}`);
     }
   }
 }

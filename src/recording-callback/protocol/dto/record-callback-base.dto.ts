@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '../optional-swagger';
-import { IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { MaxChars } from './validators';
 import { RecordFormat, RecordingEventType } from '../recording-event-type';
 
 /** Longest accepted identifier (task_id, job_id, project_id, names). */
@@ -26,7 +27,7 @@ export abstract class RecordCallbackBaseDto {
   })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   project_id?: string;
 
   @ApiProperty({
@@ -37,7 +38,7 @@ export abstract class RecordCallbackBaseDto {
   })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   task_id: string;
 
   @ApiProperty({
@@ -48,19 +49,19 @@ export abstract class RecordCallbackBaseDto {
   })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   publish_domain: string;
 
   @ApiProperty({ description: 'Application name', minLength: 1, maxLength: MAX_ID_LENGTH, example: 'live' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   app: string;
 
   @ApiProperty({ description: 'Stream name', minLength: 1, maxLength: MAX_ID_LENGTH, example: 'mystream' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   stream: string;
 
   /** Optional here; the file events declare it required, since it identifies the file. */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '../optional-swagger';
-import { Equals, IsOptional, IsString, MaxLength } from 'class-validator';
+import { Equals, IsOptional, IsString } from 'class-validator';
+import { MaxChars } from './validators';
 import { RecordingEventType } from '../recording-event-type';
 import { RecordTaskEventBaseDto } from './record-task-event-base.dto';
 
@@ -24,6 +25,6 @@ export class RecordFailedDto extends RecordTaskEventBaseDto {
   })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_ERROR_MESSAGE_LENGTH)
+  @MaxChars(MAX_ERROR_MESSAGE_LENGTH)
   error_message?: string;
 }

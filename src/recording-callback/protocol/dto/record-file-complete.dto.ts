@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '../optional-swagger';
-import { Equals, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
+import { Equals, IsInt, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
 import { RecordingEventType } from '../recording-event-type';
 import { MAX_ID_LENGTH, MAX_INT32, MAX_URL_LENGTH } from './record-callback-base.dto';
 import { RecordFileEventBaseDto } from './record-file-event-base.dto';
-import { IsHuaweiTime } from './validators';
+import { IsHuaweiTime, MaxChars } from './validators';
 
 /**
  * RECORD_FILE_COMPLETE: one file of one format is finished and downloadable from `download_url`.
@@ -28,7 +28,7 @@ export class RecordFileCompleteDto extends RecordFileEventBaseDto {
       'https://obs.cn-north-4.myhuaweicloud.com/live/record-mystream-1583676625/record-push.example.com-live-mystream-1583676625.m3u8',
   })
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
-  @MaxLength(MAX_URL_LENGTH)
+  @MaxChars(MAX_URL_LENGTH)
   download_url: string;
 
   @ApiPropertyOptional({
@@ -38,7 +38,7 @@ export class RecordFileCompleteDto extends RecordFileEventBaseDto {
   })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   asset_id?: string;
 
   @ApiPropertyOptional({
@@ -76,19 +76,19 @@ export class RecordFileCompleteDto extends RecordFileEventBaseDto {
   @ApiPropertyOptional({ maxLength: MAX_URL_LENGTH, description: 'Playback URL (signed with HMACSHA256 when present)' })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_URL_LENGTH)
+  @MaxChars(MAX_URL_LENGTH)
   play_url?: string;
 
   @ApiPropertyOptional({ maxLength: MAX_ID_LENGTH, description: 'OBS region of the file', example: 'cn-north-4' })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   obs_location?: string;
 
   @ApiPropertyOptional({ maxLength: MAX_ID_LENGTH, description: 'OBS bucket of the file', example: 'live-record' })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   obs_bucket?: string;
 
   @ApiPropertyOptional({
@@ -98,6 +98,6 @@ export class RecordFileCompleteDto extends RecordFileEventBaseDto {
   })
   @IsOptional()
   @IsString()
-  @MaxLength(MAX_URL_LENGTH)
+  @MaxChars(MAX_URL_LENGTH)
   obs_object?: string;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '../optional-swagger';
-import { IsIn, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsNotEmpty, IsString } from 'class-validator';
+import { MaxChars } from './validators';
 import { RecordFormat } from '../recording-event-type';
 import { MAX_ID_LENGTH, RecordCallbackBaseDto } from './record-callback-base.dto';
 
@@ -19,7 +20,7 @@ export abstract class RecordFileEventBaseDto extends RecordCallbackBaseDto {
   })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(MAX_ID_LENGTH)
+  @MaxChars(MAX_ID_LENGTH)
   job_id: string;
 
   @ApiProperty({

@@ -34,3 +34,44 @@ export function IsHuaweiTime(options?: ValidationOptions): PropertyDecorator {
       validator: { validate: (value: unknown) => isHuaweiTime(value) },
     });
 }
+
+/**
+ * Length of a text as the database columns count it: in characters (Unicode code points), as
+ * PostgreSQL's `varchar(n)` does. class-validator's `MaxLength` counts differently (it leaves out
+ * variation selectors, so `"a\uFE0F"` counts as one), which let values through that PostgreSQL refused.
+ *
+ * @example
+ * codePointLength('😀'); // 1 (two UTF-16 units)
+ */
+export function codePointLength(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    length++;
+  }
+  return length;
+}
+
+/**
+ * Property decorator: a string of at most `max` characters, counted as the database counts them (see
+ * {@link codePointLength}). Its message is class-validator's `MaxLength` message, so 400 bodies read the same.
+ *
+ * @example
+ * class Dto { @IsString() @MaxChars(256) task_id!: string; }
+ */
+export function MaxChars(max: number, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'maxChars',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [max],
+      options: { message: `$property must be shorter than or equal to ${max} characters`, ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && codePointLength(value) <= max },
+    });
+}

@@ -1,8 +1,9 @@
 // The consumer app's entry point (a template of the package test; src/app.module.ts, the listener and
 // src/operations.module.ts come from README.md).
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RecordingExceptionFilter, boundedJsonBody } from 'nest-huawei-live-recording-callback';
 import { AppModule } from './app.module';
 import { serveOpenApi } from './openapi';
 import { OperationsModule } from './operations.module';
@@ -13,7 +14,11 @@ class ConsumerModule {}
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(ConsumerModule, { bodyParser: false });
-  app.useBodyParser('json', { limit: '64kb' });
+  // As README.md's "create the app" block (less helmet, which the library does not need).
+  app.use(boundedJsonBody({ limitBytes: 64 * 1024 }));
+  app.useGlobalFilters(new RecordingExceptionFilter(app.get(HttpAdapterHost)));
+  app.getHttpServer().headersTimeout = 10_000;
+  app.getHttpServer().requestTimeout = 30_000;
   app.enableShutdownHooks();
   serveOpenApi(app);
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
