@@ -267,6 +267,21 @@ async function consumer(line, tarball, blocks, work) {
     `${line}: the README's in-process Jest e2e test passes (${tests})`,
     /^\d+ passed, \d+$/.test(tests.trim()) && !/failed/.test(tests),
   );
+
+  if (line === 'nest11') {
+    // A NestJS 11 app that keeps the CommonJS @nestjs/typeorm 11 and @nestjs/event-emitter 3, with Jest
+    // in CommonJS mode: Jest then loads the library's CommonJS build.
+    await run('npm', ['install', ...npmFlags, '@nestjs/typeorm@^11.0.3', '@nestjs/event-emitter@^3.1.0'], { cwd: dir });
+    const cjs = await run(join(dir, 'node_modules/.bin/jest'), ['--config', 'jest.cjs.config.cjs'], {
+      cwd: dir,
+      timeoutMs: 300_000,
+    });
+    const cjsTests = cjs.match(/Tests:\s+(.*) total/)?.[1] ?? '';
+    check(
+      `${line}: with @nestjs/typeorm 11, @nestjs/event-emitter 3 and Jest in CommonJS mode, the same test passes (${cjsTests})`,
+      /^\d+ passed, \d+$/.test(cjsTests.trim()),
+    );
+  }
 }
 
 async function main() {
