@@ -272,6 +272,12 @@ async function consumer(line, tarball, blocks, work) {
     // A NestJS 11 app that keeps the CommonJS @nestjs/typeorm 11 and @nestjs/event-emitter 3, with Jest
     // in CommonJS mode: Jest then loads the library's CommonJS build.
     await run('npm', ['install', ...npmFlags, '@nestjs/typeorm@^11.0.3', '@nestjs/event-emitter@^3.1.0'], { cwd: dir });
+    const major = (name) =>
+      JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version.split('.')[0];
+    check(
+      `${line}: now on @nestjs/typeorm 11 and @nestjs/event-emitter 3`,
+      major('@nestjs/typeorm') === '11' && major('@nestjs/event-emitter') === '3',
+    );
     const cjs = await run(join(dir, 'node_modules/.bin/jest'), ['--config', 'jest.cjs.config.cjs'], {
       cwd: dir,
       timeoutMs: 300_000,
@@ -310,6 +316,14 @@ async function main() {
     const tarball = join(work, packed.filename);
     console.log(`  ${packed.filename}: ${packed.size} bytes packed, ${packed.unpackedSize} unpacked`);
     checkTarball(packed.files.map((f) => f.path));
+    // Are the Types Wrong: every entry point's types resolve, for require and for import, under node10,
+    // node16 and bundler resolution, and match the JavaScript's module format.
+    const attw = await run(join(root, 'node_modules/.bin/attw'), [tarball], { quiet: true }).catch((e) => e.message);
+    check(
+      'types of every entry point resolve for require and import (attw)',
+      /No problems found/.test(attw),
+      attw.slice(-1500),
+    );
 
     for (const line of LINES) {
       try {
