@@ -101,7 +101,9 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
       const head =
         'POST /recording-callbacks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n';
       // One byte is sent; a server that waited for the other 9,999,999 would never answer.
+      const before = await callbackCount(app);
       const r = await rawExchange(port, head, ['{']);
+      expect(await callbackCount(app)).toBe(before);
       expect(r.response).toMatch(/^HTTP\/1\.1 413 /);
       expect(r.response).toMatch(/\r\nconnection: close\r\n/i);
       expect(r.closedByServer).toBe(true);
@@ -115,7 +117,9 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
       function* body() {
         for (let sent = 0; sent < 200 * 1024 * 1024; sent += chunk.length) yield chunk;
       }
+      const before = await callbackCount(app);
       const r = await rawExchange(port, head, body());
+      expect(await callbackCount(app)).toBe(before);
       expect(r.closedByServer).toBe(true);
       // Only what fits in the socket buffers passes after the refusal; a draining server reads all 200 MB.
       expect(r.bodyBytesWritten).toBeLessThan(32 * 1024 * 1024);
@@ -245,6 +249,43 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
       const res = await request(app.getHttpServer()).get(`${TASKS_PATH}/${long}`).expect(404);
       expect(res.body.message.length).toBeLessThanOrEqual(301);
     });
+  });
+});
+
+describe.each(DATABASE_KINDS)('hostile input, MD5 signatures (%s)', (kind) => {
+  let db: TestDatabase;
+  let app: NestExpressApplication;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    app = await startHostApp(db, { algorithm: 'MD5' });
+  });
+  afterAll(async () => {
+    await closeApp(app);
+    await db?.drop();
+  });
+
+  it('answers values of the wrong JSON type with 400 or 401, never 500, storing nothing', async () => {
+    const md5 = (body: Record<string, unknown>) => sign(body, { algorithm: 'MD5' });
+    for (const value of HOSTILE_VALUES) {
+      for (const field of SIGNED_TEXT_FIELDS) {
+        const res = await request(app.getHttpServer())
+          .post(CALLBACK_PATH)
+          .send({ ...md5(startBody('md5-type')), [field]: value });
+        expect([res.status, Object.keys(res.body.fields ?? {})]).toEqual([400, [field]]);
+      }
+      if (typeof value !== 'number') {
+        const ts = await request(app.getHttpServer())
+          .post(CALLBACK_PATH)
+          .send({ ...md5(startBody('md5-type')), auth_timestamp: value });
+        expect([ts.status, ts.body.reason]).toEqual([401, 'bad_signature']);
+      }
+    }
+    await request(app.getHttpServer())
+      .post(CALLBACK_PATH)
+      .send(md5(startBody('md5-type')))
+      .expect(200);
+    expect(await callbackCount(app)).toBe(1);
   });
 });
 

@@ -73,18 +73,10 @@ export function newestProfile(dir: string): string | undefined {
   return files.sort().map((f) => join(dir, f))[files.length - 1];
 }
 
-/** Lines of the module's per-callback log in a log file. */
+/** Lines of the module's per-callback log in a log file, as text lines or inside JSON log entries. */
 export function callbackLogLines(logFile: string): number {
   try {
-    const text = readFileSync(logFile, 'utf8');
-    let n = 0;
-    for (
-      let i = text.indexOf('"msg":"recording callback"');
-      i >= 0;
-      i = text.indexOf('"msg":"recording callback"', i + 1)
-    )
-      n++;
-    return n;
+    return readFileSync(logFile, 'utf8').match(/"msg\\?":\\?"recording callback\\?"/g)?.length ?? 0;
   } catch {
     return 0;
   }

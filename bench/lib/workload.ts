@@ -4,10 +4,11 @@ import { createHmac } from 'node:crypto';
 export const BENCH_KEY = 'BenchKey0123456789abcdefghijklmnopqrstuvWXYZ';
 
 /**
- * `auth_timestamp` of every generated callback: 2099-01-01, so signatures stay valid whatever the clock
- * (both servers accept while `now <= auth_timestamp + tolerance`).
+ * `auth_timestamp` of every generated callback: 12 hours after the bench started, so signatures stay valid
+ * through the longest run (both servers accept while `now <= auth_timestamp + tolerance`), and within the
+ * module's default `maxFutureSeconds` (one day), which refuses a timestamp further ahead.
  */
-export const FAR_FUTURE = Math.floor(Date.UTC(2099, 0, 1) / 1000);
+export const SIGNED_UNTIL = Math.floor(Date.now() / 1000) + 12 * 3600;
 
 const DOMAINS = ['push.example.com', 'push.live-a.example.net', 'push.edu.example.org'];
 const APPS = ['live', 'edu', 'game'];
@@ -99,11 +100,11 @@ export class CallbackWorkload {
       this.stats.duplicates++;
       const { auth_sign: _old, ...content } = original;
       // A re-send: same content, later timestamp, so a different signature.
-      return signBody({ ...content, auth_timestamp: FAR_FUTURE + 1 + Math.floor(this.random() * 1000) });
+      return signBody({ ...content, auth_timestamp: SIGNED_UNTIL + 1 + Math.floor(this.random() * 1000) });
     }
     const slot = Math.floor(this.random() * this.live.length);
     const task = this.live[slot];
-    const body = signBody({ ...task.events[task.next++], auth_timestamp: FAR_FUTURE });
+    const body = signBody({ ...task.events[task.next++], auth_timestamp: SIGNED_UNTIL });
     if (task.next >= task.events.length) this.live[slot] = this.newTask();
     const type = String(body.event_type);
     this.stats.byEventType[type] = (this.stats.byEventType[type] ?? 0) + 1;

@@ -30,7 +30,8 @@ function requestIdOf(request: { headers?: Record<string, unknown> } | undefined)
 
 /**
  * Turns every error of the module's routes into a bounded JSON answer, never a 500:
- * - HTTP exceptions keep their status and body, with the message cut to 300 characters;
+ * - HTTP exceptions keep their status and body, with the message cut to 300 characters (a 5xx other
+ *   than 503 counts as unexpected);
  * - {@link StorageDataError} (a value the database refused) is a 400, since the same input fails again;
  * - {@link StorageUnavailableError} is a 503 ("try again"): nothing was stored;
  * - anything else is logged once, as one escaped JSON line with a request id and no multi-line stack,
@@ -60,8 +61,10 @@ export class RecordingExceptionFilter implements ExceptionFilter {
   protected answered(_exception: unknown, _answer: AnsweredError, _request: unknown): void {}
 
   private answer(exception: unknown, request: { method?: string; url?: string } | undefined): AnsweredError {
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
+    // An HTTP exception is answered as it is, but for a 5xx other than 503: a 500 from a guard or a pipe
+    // of the app is an unexpected error like any other.
+    const status = exception instanceof HttpException ? exception.getStatus() : 0;
+    if (exception instanceof HttpException && (status < 500 || status === 503)) {
       const response = exception.getResponse();
       const body =
         typeof response === 'object' && response !== null
@@ -70,7 +73,7 @@ export class RecordingExceptionFilter implements ExceptionFilter {
       const message: unknown = body.message;
       if (typeof message === 'string') body.message = cut(message);
       else if (Array.isArray(message)) body.message = message.slice(0, 20).map((m) => cut(String(m)));
-      return { kind: status >= 500 ? 'unavailable' : 'refused', status, body };
+      return { kind: status === 503 ? 'unavailable' : 'refused', status, body };
     }
     if (exception instanceof StorageDataError) {
       const field = exception.column ?? 'body';
