@@ -152,6 +152,16 @@ function checkTarball(files) {
   );
 }
 
+/**
+ * The README's src/main.ts as written, but for its AppModule import: the consumer starts the README's
+ * AppModule together with the README's OperationsModule (src/consumer.module.ts), as the README says.
+ */
+function withConsumerModule(main) {
+  const original = "import { AppModule } from './app.module';";
+  if (!main.includes(original)) throw new Error(`README's src/main.ts no longer has: ${original}`);
+  return main.replace(original, "import { ConsumerModule as AppModule } from './consumer.module';");
+}
+
 async function consumer(line, tarball, blocks, work) {
   console.log(`\n${line}: a throw-away app in ${join(work, line)}`);
   const dir = join(work, line);
@@ -160,7 +170,7 @@ async function consumer(line, tarball, blocks, work) {
   for (const [name, text] of blocks) {
     if (name.endsWith('.sh')) continue;
     mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, name), name === 'src/main.ts' ? withConsumerModule(text) : text);
   }
   const npmFlags = ['--no-audit', '--no-fund', '--prefer-offline'];
   await run('npm', ['install', ...npmFlags], { cwd: dir });
@@ -168,6 +178,7 @@ async function consumer(line, tarball, blocks, work) {
   const install = blocks.get('install.sh').replaceAll(`${pkg.name} `, `${tarball} `);
   await run('bash', ['-euo', 'pipefail', '-c', install], { cwd: dir, env: { npm_config_prefer_offline: 'true' } });
   await run('bash', ['-euo', 'pipefail', '-c', blocks.get('install-operations.sh')], { cwd: dir });
+  await run('bash', ['-euo', 'pipefail', '-c', blocks.get('install-http.sh')], { cwd: dir });
   await run('bash', ['-euo', 'pipefail', '-c', blocks.get('jest-script.sh')], { cwd: dir });
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   check(
@@ -196,9 +207,20 @@ async function consumer(line, tarball, blocks, work) {
     HUAWEI_CALLBACK_KEY: KEY,
   });
   try {
-    await app.waitFor('that it listens', (out) => out.includes('consumer app listening'));
+    await app.waitFor('that it listens', (out) => /\[Main\].*listening on http/.test(out));
     check(`${line}: the app starts`, true);
     const base = `http://127.0.0.1:${port}`;
+    const headers = (await fetch(`${base}/health`)).headers;
+    check(
+      `${line}: the README's main.ts sends helmet's headers (nosniff, no X-Powered-By)`,
+      headers.get('x-content-type-options') === 'nosniff' && headers.get('x-powered-by') === null,
+    );
+    const oversized = await fetch(`${base}/recording-callbacks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ padding: 'x'.repeat(70 * 1024) }),
+    });
+    check(`${line}: boundedJsonBody refuses a body over 64 KiB with 413`, oversized.status === 413);
     const simulate = join(dir, 'node_modules/.bin/huawei-live-recording-simulate');
     const args = ['--url', `${base}/recording-callbacks`, '--key', KEY, '--count', '3', '--files', '2'];
     args.push('--formats', 'HLS,MP4', '--fail-rate', '0', '--run-id', 'pkg', '--json', '--no-progress');
@@ -246,14 +268,19 @@ async function consumer(line, tarball, blocks, work) {
         .join(' | '),
     );
     if (hasSwagger) {
-      const doc = await getJson(`${base}/docs-json`);
-      const schema = doc.body.components?.schemas?.RecordFileCompleteDto;
+      const doc = JSON.parse(
+        await run(process.execPath, ['dist/openapi-document.js'], {
+          cwd: dir,
+          env: { SQLITE_PATH: join(dir, 'data/app.sqlite'), HUAWEI_CALLBACK_KEY: KEY },
+          quiet: true,
+        }),
+      );
+      const schema = doc.components?.schemas?.RecordFileCompleteDto;
       check(
         `${line}: the OpenAPI document has the module's routes and models`,
-        doc.status === 200 &&
-          !!doc.body.paths?.['/recording-callbacks'] &&
+        !!doc.paths?.['/recording-callbacks'] &&
           !!schema?.properties?.download_url &&
-          !!doc.body.components.schemas.RecordingTask,
+          !!doc.components.schemas.RecordingTask,
       );
     }
   } finally {
@@ -298,6 +325,8 @@ async function main() {
     const blocks = readmeBlocks();
     const needed = [
       'install.sh',
+      'install-http.sh',
+      'src/main.ts',
       'install-operations.sh',
       'src/operations.module.ts',
       'jest-script.sh',
