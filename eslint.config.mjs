@@ -4,7 +4,7 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  globalIgnores(['dist/', 'node_modules/', 'coverage/', 'data/']),
+  globalIgnores(['dist/', 'lib/', 'node_modules/', 'coverage/', 'data/']),
   tseslint.configs.recommended,
   {
     rules: {

@@ -22,6 +22,8 @@ module.exports = {
       rootDir: __dirname,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.e2e-spec.ts'],
+      // test/package holds templates of consumer apps, run by npm run test:package.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/package/'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -75,7 +75,8 @@ export function resolveKey(given: string | undefined): { key: string; source: st
   }
   if (key === undefined || key === '') {
     throw new UsageError(
-      'no callback key: pass --key KEY, set RECORDING_CALLBACK_KEYS, or start the host app once so it writes data/dev-callback-key',
+      'no callback key: pass --key KEY (the key your app configures in RecordingCallbackModule auth.keys) or set RECORDING_CALLBACK_KEY. ' +
+        "(In this project's own host app, `npm start` once writes a development key to data/dev-callback-key, which is read when present.)",
     );
   }
   if (!KEY_PATTERN.test(key)) {

@@ -25,6 +25,7 @@ import {
   RecordingCallbackConfigurableModule,
 } from './recording-callback.module-definition';
 import type { RecordingCallbackRouteExtras } from './recording-callback.module-definition';
+import { whenSwaggerLoaded } from './protocol/optional-swagger';
 import { algorithmsInUse, resolveOptions } from './recording-callback.options-resolver';
 import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions } from './recording-callback.options';
 import { OperationAccessGuard, QueryAccessGuard } from './tasks/query-access.guard';
@@ -33,6 +34,9 @@ import { RecordingTasksService } from './tasks/recording-tasks.service';
 import { TaskStore } from './tasks/task.store';
 import { DatabaseGateway } from './storage/database.gateway';
 import { RecordingTelemetry } from './telemetry/recording-telemetry';
+
+/** Token of the provider that waits for the optional @nestjs/swagger decorators (see optional-swagger.ts). */
+const SWAGGER_DECORATORS_APPLIED = Symbol('SWAGGER_DECORATORS_APPLIED');
 
 function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallbackRouteExtras>): DynamicModule {
   const routes = { ...DEFAULT_ROUTES, ...extras };
@@ -86,6 +90,9 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     RecordingTelemetry,
     CallbackExceptionFilter,
     RecordingExceptionFilter,
+    // The ES module build applies @nestjs/swagger's decorators once it has imported it: the app is up
+    // only after that, so SwaggerModule.createDocument sees every model.
+    { provide: SWAGGER_DECORATORS_APPLIED, useFactory: whenSwaggerLoaded },
   ],
   exports: [
     RECORDING_CALLBACK_OPTIONS,

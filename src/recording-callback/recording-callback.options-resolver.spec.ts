@@ -126,6 +126,15 @@ describe('resolveOptions', () => {
       expect(errorOf(options).message).toMatch(new RegExp(`option ${path.replace(/[[\].]/g, '\\$&')}:`));
     });
 
+    it.each([
+      ['undefined (an unset environment variable)', [undefined], 'is undefined: the key is missing'],
+      ['empty', [KEY_A, ''], 'is empty: the key is missing'],
+    ])('says a key that is %s is missing, not too short', (_case, keys, said) => {
+      const { message } = errorOf({ auth: { algorithm: 'HMACSHA256', keys } });
+      expect(message).toContain(said);
+      expect(message).not.toContain('32 characters');
+    });
+
     it('never puts a key in the message', () => {
       const cases = [
         { auth: { algorithm: 'HMACSHA256', keys: [KEY_A, SHORT] } },

@@ -34,6 +34,13 @@ function checkKeySet(path: string, set: RecordingCallbackKeySet | undefined): Re
     throw new RecordingCallbackOptionsError(`${path}.keys`, 'must list at least one key');
   }
   set.keys.forEach((key, i) => {
+    // An unset environment variable (`keys: [process.env.KEY!]`) is the usual cause: say so, not "too short".
+    if (key === undefined || key === null || key === '') {
+      throw new RecordingCallbackOptionsError(
+        `${path}.keys[${i}]`,
+        `is ${key === '' ? 'empty' : String(key)}: the key is missing (is the environment variable that holds it set?)`,
+      );
+    }
     // Never echo the key itself: it is a secret.
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw new RecordingCallbackOptionsError(

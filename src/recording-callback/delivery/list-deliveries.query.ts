@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '../protocol/optional-swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery, TextFilter } from '../tasks/query-params';
 import { DELIVERY_STATUSES } from './delivery.entity';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../protocol/optional-swagger';
 import { RecordFormat, RecordingEventType } from '../protocol/recording-event-type';
 
 // Schemas of the module's answers, for the OpenAPI document only: the routes return plain objects of

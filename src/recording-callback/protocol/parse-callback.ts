@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { ValidationError, validateSync } from 'class-validator';
+import { validateDto } from './compiled-validation';
 import { DTO_BY_EVENT_TYPE } from './dto/recording-callback.dto';
 import type { RecordingCallbackDto } from './dto/recording-callback.dto';
 import { RECORDING_EVENT_TYPES, isRecordingEventType } from './recording-event-type';
@@ -13,15 +13,6 @@ import { unstorableTextPaths } from './storable-text';
  * const r = parseRecordingCallback(body); if (!r.ok) console.log(r.fields);
  */
 export type ParseResult = { ok: true; dto: RecordingCallbackDto } | { ok: false; fields: Record<string, string[]> };
-
-function flatten(errors: ValidationError[], prefix = '', out: Record<string, string[]> = {}): Record<string, string[]> {
-  for (const error of errors) {
-    const path = prefix + error.property;
-    if (error.constraints) out[path] = Object.values(error.constraints);
-    if (error.children?.length) flatten(error.children, `${path}.`, out);
-  }
-  return out;
-}
 
 /**
  * Validates a decoded JSON body into the DTO class of its `event_type`.
@@ -55,6 +46,6 @@ export function parseRecordingCallback(body: unknown): ParseResult {
     };
   }
   const dto = plainToInstance(DTO_BY_EVENT_TYPE[eventType], body) as RecordingCallbackDto;
-  const errors = validateSync(dto, { forbidUnknownValues: false, validationError: { target: false, value: false } });
-  return errors.length ? { ok: false, fields: flatten(errors) } : { ok: true, dto };
+  const fields = validateDto(dto);
+  return Object.keys(fields).length ? { ok: false, fields } : { ok: true, dto };
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../optional-swagger';
 import { Equals, IsOptional, IsString } from 'class-validator';
 import { MaxChars } from './validators';
 import { RecordingEventType } from '../recording-event-type';

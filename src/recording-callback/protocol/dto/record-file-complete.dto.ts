@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '../optional-swagger';
 import { Equals, IsInt, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
 import { RecordingEventType } from '../recording-event-type';
 import { MAX_ID_LENGTH, MAX_INT32, MAX_URL_LENGTH } from './record-callback-base.dto';

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../optional-swagger';
 import { IsIn, IsNotEmpty, IsString } from 'class-validator';
 import { MaxChars } from './validators';
 import { RecordFormat } from '../recording-event-type';

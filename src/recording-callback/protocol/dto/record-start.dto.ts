@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../optional-swagger';
 import { Equals } from 'class-validator';
 import { RecordingEventType } from '../recording-event-type';
 import { RecordTaskEventBaseDto } from './record-task-event-base.dto';

@@ -1,4 +1,4 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '../optional-swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { RecordFormat } from '../recording-event-type';
 import { RecordCallbackBaseDto } from './record-callback-base.dto';
