@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -140,7 +140,10 @@ describe('the real migration CLI against PostgreSQL', () => {
     db = await createTestDatabase('postgres');
     // `npm run migration:run` = build, then `typeorm migration:run -d dist/ormconfig.js`. Build into a
     // private folder (inside node_modules so package resolution works) rather than the shared dist/.
-    outDir = mkdtempSync(join(process.cwd(), 'node_modules', '.cache', 'rc-migration-cli-'));
+    // The cache folder exists only once something created it (a fresh npm ci removes it).
+    const cache = join(process.cwd(), 'node_modules', '.cache');
+    mkdirSync(cache, { recursive: true });
+    outDir = mkdtempSync(join(cache, 'rc-migration-cli-'));
     await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], {
       timeout: 60_000,
     });
