@@ -10,6 +10,9 @@ import { IngestService } from './ingest.service';
 import { requestStart } from './request-timing';
 import { SignatureGuard } from './signature.guard';
 
+/** A value for the mismatch message, cut so that all three fit in the 200 characters a problem may have. */
+const quoted = (value: string) => JSON.stringify(value.length > 48 ? `${value.slice(0, 48)}…` : value);
+
 /**
  * The callback answer: `accepted` when newly stored, `duplicate` when it was stored before.
  *
@@ -56,7 +59,7 @@ export function createRecordingCallbackController(path: string): Type<unknown> {
             outcome.fields.map(({ field, given, stored }) => [
               field,
               [
-                `${field} ${JSON.stringify(given)} differs from ${JSON.stringify(stored)}, the ${field} of task ${JSON.stringify(callback.task_id)}`,
+                `${field} ${quoted(given)} differs from ${quoted(stored)}, the ${field} of task ${quoted(callback.task_id)}`,
               ],
             ]),
           ),
