@@ -50,9 +50,9 @@ export class AppModule {
             auth: { algorithm: c.algorithm, keys: c.keys },
             toleranceSeconds: c.toleranceSeconds,
             maxFutureSeconds: c.maxFutureSeconds,
-            // Reads are open without RECORDING_QUERY_TOKEN (with a warning); replay never is.
-            queryGuards: [BearerTokenGuard],
-            operationGuards: c.queryToken ? [BearerTokenGuard] : [],
+            // Without RECORDING_QUERY_TOKEN no guard: reads are open (the module warns at start-up) and
+            // replay answers 403.
+            queryGuards: c.queryToken ? [BearerTokenGuard] : [],
           }),
         }),
         RecordingHealthModule.forRoot(config.health ?? {}),

@@ -128,11 +128,52 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
 
     it('applies the documented server timeouts', () => {
       const server = app.getHttpServer();
-      expect([server.headersTimeout, server.requestTimeout, server.keepAliveTimeout]).toEqual([10_000, 30_000, 5_000]);
+      expect([server.headersTimeout, server.requestTimeout, server.keepAliveTimeout, server.timeout]).toEqual([
+        10_000, 30_000, 5_000, 30_000,
+      ]);
+    });
+
+    it('closes the connection of a body it does not read (another content type) instead of draining it', async () => {
+      const head =
+        'POST /recording-callbacks HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n';
+      const data = Buffer.alloc(64 * 1024, 'a');
+      const chunk = Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]);
+      function* body() {
+        for (let sent = 0; sent < 200 * 1024 * 1024; sent += chunk.length) yield chunk;
+      }
+      const r = await rawExchange(port, head, body());
+      expect(r.response).toMatch(/^HTTP\/1\.1 400 /);
+      expect(r.closedByServer).toBe(true);
+      expect(r.bodyBytesWritten).toBeLessThan(32 * 1024 * 1024);
     });
   });
 
+  it('refuses a body that is not valid UTF-8 with 400, instead of replacing the broken bytes', async () => {
+    const bytes = Buffer.from(JSON.stringify(sign(startBody('utf8-1', { app: 'li@ve' }))));
+    bytes[bytes.indexOf('@')] = 0xff; // a byte that is never valid UTF-8
+    const before = await callbackCount(app);
+    // Raw bytes: supertest would send a Buffer as JSON of its own.
+    const head = `POST /recording-callbacks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`;
+    const r = await rawExchange(port, head, [bytes]);
+    expect(r.response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(r.response).toContain('"message":"body is not valid UTF-8"');
+    expect(await callbackCount(app)).toBe(before);
+  });
+
   describe('4. unknown query parameters', () => {
+    it('refuses parameters on the routes that take none, loose numbers, and cursors the database would refuse', async () => {
+      const get = (path: string) => request(app.getHttpServer()).get(path);
+      expect(Object.keys((await get(`${TASKS_PATH}/x?foo=1`).expect(400)).body.fields)).toEqual(['foo']);
+      expect(Object.keys((await get(`${TASKS_PATH}/x/transitions?__proto__=1`).expect(400)).body.fields)).toEqual([
+        '__proto__',
+      ]);
+      for (const limit of ['0x10', '1e2', '+5', '%205']) {
+        expect(Object.keys((await get(`${TASKS_PATH}?limit=${limit}`).expect(400)).body.fields)).toEqual(['limit']);
+      }
+      const ancient = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', 'x'])).toString('base64url');
+      expect(Object.keys((await get(`${TASKS_PATH}?cursor=${ancient}`).expect(400)).body.fields)).toEqual(['cursor']);
+    });
+
     it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
       '?%s=1 is refused with 400',
       async (name) => {
@@ -289,6 +330,24 @@ describe.each(DATABASE_KINDS)('hostile input, MD5 signatures (%s)', (kind) => {
   });
 });
 
+describe('hostile input: a connection that never sends a byte', () => {
+  it('is closed after the request timeout (headersTimeout starts only with the first byte)', async () => {
+    const db = await createTestDatabase('sqlite');
+    const app = await startHostApp(db, {
+      http: { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500 },
+    });
+    try {
+      const port = await listen(app);
+      const silent = await rawExchange(port, '', []);
+      expect(silent.closedByServer).toBe(true);
+      expect(silent.response).toBe('');
+    } finally {
+      await closeApp(app);
+      await db.drop();
+    }
+  });
+});
+
 /** A guard of the app that fails with a plain Error: what any bug in app code looks like. */
 class BrokenGuard implements CanActivate {
   canActivate(): boolean {
@@ -368,6 +427,15 @@ describe.each(DATABASE_KINDS)('hostile input with per-domain keys (%s)', (kind) 
     expect(res.body.fields.publish_domain[0]).toContain('"push.b.example" differs from "push.a.example"');
     const line = logs.of('warn').find((l) => l.message.includes('squat-1'));
     expect(JSON.parse(line!.message).message).toContain('"push.b.example" differs from "push.a.example"');
+    // A long value is cut so that both values and the task id still fit in the answer and the log line.
+    const longStream = sign(
+      eventBody('squat-1', 'RECORD_OVER', undefined, 'HLS', {
+        publish_domain: 'push.a.example',
+        stream: 's'.repeat(256),
+      }),
+    );
+    const cut = (await post(longStream).expect(400)).body.fields.stream[0] as string;
+    expect(cut).toMatch(/^stream "s{48}…" differs from "stream-squat-1", the stream of task "squat-1"$/);
   });
 
   it('answers an unexpected error with 503 and a request id, logged once as one escaped line without a stack', async () => {

@@ -16,7 +16,10 @@ export const CALLBACK_BODY_LIMIT_BYTES = 64 * 1024;
 export interface HttpTimeouts {
   /** Time to receive the request headers (`server.headersTimeout`; Node's default 60 s). */
   headersTimeoutMs: number;
-  /** Time to receive the whole request, body included (`server.requestTimeout`; Node's default 300 s). */
+  /**
+   * Time to receive the whole request, body included (`server.requestTimeout`; Node's default 300 s); also
+   * how long a connection may stay silent (`server.timeout`), e.g. one that never sends a byte.
+   */
   requestTimeoutMs: number;
   /** Idle time of a kept-alive connection between requests (`server.keepAliveTimeout`). */
   keepAliveTimeoutMs: number;
@@ -50,6 +53,8 @@ export function configureHttp(
   server.headersTimeout = timeouts.headersTimeoutMs;
   server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  // headersTimeout starts with the first byte: a connection that never sends one is closed by this.
+  server.timeout = timeouts.requestTimeoutMs;
   app.enableShutdownHooks();
   return app;
 }

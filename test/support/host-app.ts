@@ -44,6 +44,7 @@ export async function startHostApp(
       bodyParser: false,
       logger: settings.logger ?? false,
     }),
+    config.http,
   );
   if (settings.openApi) setupOpenApi(app, { queryToken: !!config.queryToken });
   await app.init();

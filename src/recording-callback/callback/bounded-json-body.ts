@@ -21,6 +21,8 @@ export interface BoundedJsonBodyOptions {
 type Next = (error?: unknown) => void;
 
 const logger = new Logger('RecordingCallback');
+/** Strict: invalid UTF-8 is refused, not replaced (a leading byte order mark is dropped). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function isJson(contentType: string | undefined): boolean {
   const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
@@ -66,7 +68,8 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, error
  * - a refused request's connection is closed, never drained;
  * - malformed JSON is a 400 whose message does not echo the body;
  * - gzip/deflate bodies are limited by their decompressed size; other encodings and charsets are 415.
- * Bodies of other content types pass untouched to the next middleware. Use it instead of Nest's JSON
+ * Bodies of other content types pass untouched to the next middleware, and their connection is closed after
+ * the answer (never drained for keep-alive). Use it instead of Nest's JSON
  * body parser (create the app with `{ bodyParser: false }`), for the whole app or the callback path.
  *
  * @example
@@ -90,7 +93,13 @@ export function boundedJsonBody(options: BoundedJsonBodyOptions = {}) {
     const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
     // Announced too large: refuse before reading, whatever the content type.
     if (declared !== undefined && declared > limit) return refuse(req, res, 413, 'Payload Too Large', tooLarge);
-    if (declared === 0 || !isJson(req.headers['content-type'])) return next();
+    if (declared === 0) return next();
+    if (!isJson(req.headers['content-type'])) {
+      // Not read here: whatever answers it, Node would otherwise read the rest of the body after the
+      // answer to keep the connection alive, without limit. Closing the connection stops that.
+      res.setHeader('Connection', 'close');
+      return next();
+    }
     const charset = charsetOf(req.headers['content-type']);
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
       return refuse(req, res, 415, 'Unsupported Media Type', 'charset must be utf-8');
@@ -122,9 +131,16 @@ export function boundedJsonBody(options: BoundedJsonBodyOptions = {}) {
     req.on('aborted', () => finish());
     source.on('end', () =>
       finish(() => {
+        let text: string;
+        try {
+          text = UTF8.decode(Buffer.concat(chunks, size));
+        } catch {
+          // Replacing broken bytes with U+FFFD would change signed text silently.
+          return refuse(req, res, 400, 'Bad Request', 'body is not valid UTF-8');
+        }
         let parsed: unknown;
         try {
-          parsed = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+          parsed = JSON.parse(text);
         } catch {
           return refuse(req, res, 400, 'Bad Request', 'body is not valid JSON');
         }

@@ -37,6 +37,9 @@ type Applied = (IngestResult & { delivery?: StoredDelivery }) | { result: 'misma
 
 const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
 
+/** A value for the mismatch message, cut so that all three fit in the 200 characters a problem may have. */
+const quoted = (value: string) => JSON.stringify(value.length > 48 ? `${value.slice(0, 48)}…` : value);
+
 /**
  * Stores one callback and its effects in a single transaction: lock (or create) the task, drop
  * duplicates, store the callback, apply it to the task store, record its delivery in the outbox; after
@@ -68,12 +71,12 @@ export class IngestService {
     if (applied.result === 'mismatch') {
       // Both values are named, so the operator can tell a misrouted domain from a squatted task id
       // (docs/production.md); the exception filter logs the message as an invalid callback.
-      const task = JSON.stringify(callback.task_id);
+      const task = quoted(callback.task_id);
       throw new InvalidFieldsException(
         Object.fromEntries(
           applied.fields.map(({ field, given, stored }) => [
             field,
-            [`${field} ${JSON.stringify(given)} differs from ${JSON.stringify(stored)}, the ${field} of task ${task}`],
+            [`${field} ${quoted(given)} differs from ${quoted(stored)}, the ${field} of task ${task}`],
           ]),
         ),
       );

@@ -47,6 +47,18 @@ describe('RecordingMetrics', () => {
     });
   });
 
+  it('labels an unsigned domain that is not a host name "invalid", so no escape sequence reaches /metrics', async () => {
+    const m = new RecordingMetrics();
+    for (const publishDomain of ['evil\u001b[31mRED', 'a\u2028b', 'e\u0085c', 'x y', 'ok.example.com:8080']) {
+      m.onCallback({ result: 'rejected', status: 401, durationMs: 1, publishDomain, reason: 'bad_signature' });
+    }
+    const labels = (await values(m.registry, 'recording_signature_failures_total')).map(
+      (v) => `${(v.labels as Record<string, string>).publish_domain}=${v.value}`,
+    );
+    expect(labels.sort()).toEqual(['invalid=4', 'ok.example.com:8080=1']);
+    expect(await m.registry.metrics()).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+  });
+
   it('counts delivery attempts by outcome and failures (retried or dead)', async () => {
     const m = new RecordingMetrics();
     const base = { deliveryId: 1, callbackId: 1, taskId: 't', attempt: 1, durationMs: 2 };

@@ -34,6 +34,9 @@ export interface DeliveryBacklog {
 const KNOWN_EVENTS = new Set<string>([...RECORDING_EVENT_TYPES, 'STALLED']);
 const MAX_VERIFIED_DOMAINS = 1000;
 
+/** What an ingest domain can look like: letters, digits, dots, hyphens (and an optional port). */
+const HOST_NAME = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
+
 /**
  * Prometheus metrics of the recording-callback module, fed by the module's telemetry
  * (`RecordingTelemetry.addListener(metrics)`; `RecordingMetricsModule` does it for you):
@@ -175,6 +178,9 @@ export class RecordingMetrics implements RecordingTelemetryListener {
 
   private domainLabel(domain: string | undefined): string {
     if (!domain) return 'none';
+    // An unsigned request's domain is the sender's text: only a host name becomes a label value, so no
+    // escape sequence or line separator reaches the operator's /metrics view.
+    if (!this.verifiedDomains.has(domain) && !HOST_NAME.test(domain)) return 'invalid';
     if (this.verifiedDomains.has(domain) || this.unverifiedDomains.has(domain)) return domain;
     if (this.unverifiedDomains.size < this.maxUnverifiedDomains) {
       this.unverifiedDomains.add(domain);

@@ -1,5 +1,5 @@
-import { plainToInstance } from 'class-transformer';
 import { validateDto } from './compiled-validation';
+import { toDtoInstance } from './dto-instance';
 import { DTO_BY_EVENT_TYPE } from './dto/recording-callback.dto';
 import type { RecordingCallbackDto } from './dto/recording-callback.dto';
 import { RECORDING_EVENT_TYPES, isRecordingEventType } from './recording-event-type';
@@ -45,7 +45,10 @@ export function parseRecordingCallback(body: unknown): ParseResult {
       fields: { event_type: [`event_type must be one of ${RECORDING_EVENT_TYPES.join(', ')}`] },
     };
   }
-  const dto = plainToInstance(DTO_BY_EVENT_TYPE[eventType], body) as RecordingCallbackDto;
+  const dto = toDtoInstance(
+    DTO_BY_EVENT_TYPE[eventType] as unknown as new () => RecordingCallbackDto,
+    body as Record<string, unknown>,
+  );
   const fields = validateDto(dto);
   return Object.keys(fields).length ? { ok: false, fields } : { ok: true, dto };
 }

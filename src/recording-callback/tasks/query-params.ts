@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { ApiPropertyOptional } from '../protocol/optional-swagger';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { MaxChars } from '../protocol/dto/validators';
@@ -32,9 +32,18 @@ export function TextFilter(description: string, example: string): PropertyDecora
 export abstract class PageQuery {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, description: 'Page size' })
   @IsOptional()
-  @Type(() => Number)
+  // Decimal digits only: Number() would also take '0x10', '1e2', '+5' or ' 5'.
+  @Transform(({ value }) => (typeof value === 'string' ? (/^\d{1,6}$/.test(value) ? Number(value) : NaN) : value))
   @IsInt()
   @Min(1)
   @Max(100)
   limit?: number;
 }
+
+/**
+ * The query of a route that takes no parameters: with the strict query pipe, any parameter is a 400.
+ *
+ * @example
+ * get(@Param('taskId') id: string, @Query(strictQueryPipe) _query: NoQueryParameters) {}
+ */
+export class NoQueryParameters {}

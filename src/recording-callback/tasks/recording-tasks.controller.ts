@@ -7,6 +7,7 @@ import {
   ApiRecordingTasksController,
 } from '../openapi/api-docs.decorators';
 import { ListTasksQuery } from './list-tasks.query';
+import { NoQueryParameters } from './query-params';
 import { QueryAccessGuard } from './query-access.guard';
 import { RecordingTasksService } from './recording-tasks.service';
 import { strictQueryPipe } from './strict-query.pipe';
@@ -36,13 +37,19 @@ export function createRecordingTasksController(path: string): Type<unknown> {
 
     @Get(':taskId')
     @ApiGetRecordingTask()
-    get(@Param('taskId') taskId: string): Promise<RecordingTaskView> {
+    get(
+      @Param('taskId') taskId: string,
+      @Query(strictQueryPipe) _query: NoQueryParameters,
+    ): Promise<RecordingTaskView> {
       return this.tasks.get(taskId);
     }
 
     @Get(':taskId/transitions')
     @ApiListTaskTransitions()
-    transitions(@Param('taskId') taskId: string): Promise<{ items: TaskTransitionView[] }> {
+    transitions(
+      @Param('taskId') taskId: string,
+      @Query(strictQueryPipe) _query: NoQueryParameters,
+    ): Promise<{ items: TaskTransitionView[] }> {
       return this.tasks.history(taskId);
     }
   }

@@ -2,6 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import type { ArgumentMetadata } from '@nestjs/common';
 import { ListDeliveriesQuery } from '../delivery/list-deliveries.query';
 import { ListTasksQuery } from './list-tasks.query';
+import { NoQueryParameters } from './query-params';
 import { strictQueryPipe } from './strict-query.pipe';
 
 const values: Array<[string, unknown]> = [
@@ -46,5 +47,25 @@ describe.each([
       // decoded (and refused) by the service.
       if (value === 'a\u0000b' && param !== 'cursor') expect(result).toBe(param);
     });
+  });
+});
+
+describe('strictQueryPipe: limit takes decimal digits only', () => {
+  it.each(['0x10', '0b11', '1e2', '+5', ' 5', '5 ', '5.0', '-1', '0', '101'])('refuses limit=%s', async (limit) => {
+    expect(await outcome(Object.assign(Object.create(null), { limit }), ListTasksQuery)).toBe('limit');
+  });
+
+  it.each(['1', '20', '100', '007'])('accepts limit=%s', async (limit) => {
+    expect(await outcome(Object.assign(Object.create(null), { limit }), ListTasksQuery)).toBe('ok');
+  });
+});
+
+describe('strictQueryPipe with NoQueryParameters (routes that take none)', () => {
+  it('passes an empty query', async () => {
+    expect(await outcome(Object.create(null), NoQueryParameters)).toBe('ok');
+  });
+
+  it.each(['foo', '__proto__', 'limit'])('refuses ?%s=1', async (name) => {
+    expect(await outcome(Object.assign(Object.create(null), { [name]: '1' }), NoQueryParameters)).toBe(name);
   });
 });

@@ -47,6 +47,8 @@ export class StrictQueryPipe implements PipeTransform {
         );
       }
     }
+    // A class that declares no parameter (NoQueryParameters) has nothing left to validate.
+    if (known?.size === 0) return {};
     return validation.transform(value, metadata);
   }
 }

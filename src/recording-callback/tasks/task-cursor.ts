@@ -1,3 +1,4 @@
+import { codePointLength } from '../protocol/dto/validators';
 import { isStorableText } from '../protocol/storable-text';
 
 /**
@@ -27,11 +28,19 @@ export function decodeTaskCursor(text: string): TaskCursor | undefined {
     const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [at, taskId] = value as unknown[];
-    if (typeof at !== 'string' || typeof taskId !== 'string' || taskId.length > 256 || !isStorableText(taskId)) {
+    if (
+      typeof at !== 'string' ||
+      typeof taskId !== 'string' ||
+      codePointLength(taskId) > 256 ||
+      !isStorableText(taskId)
+    ) {
       return undefined;
     }
     const createdAt = new Date(at);
-    return Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at ? undefined : { createdAt, taskId };
+    if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at) return undefined;
+    // Tasks are created now, never before 1970 or after 9999; PostgreSQL refuses dates before 4713 BC.
+    const year = createdAt.getUTCFullYear();
+    return year < 1970 || year > 9999 ? undefined : { createdAt, taskId };
   } catch {
     return undefined;
   }

@@ -15,7 +15,7 @@ export const MAX_INT32 = 2_147_483_647;
  * Fields Huawei adds later are kept on the instance (and in the stored payload), never rejected.
  *
  * @example
- * const dto = plainToInstance(RecordStartDto, body); // a subclass of this
+ * const dto = toDtoInstance(RecordStartDto, body); // a subclass of this
  */
 export abstract class RecordCallbackBaseDto {
   abstract event_type: RecordingEventType;
