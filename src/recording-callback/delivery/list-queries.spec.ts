@@ -1,9 +1,10 @@
+// The strict query pipe over both list queries (tasks and deliveries); here, since delivery/ may import tasks/.
 import { BadRequestException } from '@nestjs/common';
 import type { ArgumentMetadata } from '@nestjs/common';
-import { ListDeliveriesQuery } from '../delivery/list-deliveries.query';
-import { ListTasksQuery } from './list-tasks.query';
-import { NoQueryParameters } from './query-params';
-import { strictQueryPipe } from './strict-query.pipe';
+import { ListDeliveriesQuery } from './list-deliveries.query';
+import { ListTasksQuery } from '../tasks/list-tasks.query';
+import { NoQueryParameters } from '../tasks/query-params';
+import { strictQueryPipe } from '../tasks/strict-query.pipe';
 
 const values: Array<[string, unknown]> = [
   ['text', 'abc'],
