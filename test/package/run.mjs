@@ -28,6 +28,8 @@ const ALLOWED = [
   /^lib\/(cjs|esm)\/package\.json$/,
   /^lib\/(cjs|esm)\/src\/recording-callback\/([a-z0-9-]+\/)*[a-z0-9.-]+\.(js|d\.ts)$/,
   /^lib\/cjs\/scripts\/simulate\.(js|d\.ts)$/,
+  // The simulator bin and its parts (one file per subcommand over shared pieces).
+  /^lib\/cjs\/scripts\/simulator\/[a-z0-9-]+\.(js|d\.ts)$/,
 ];
 /** Files that must not ship even though a pattern above would let them. */
 const FORBIDDEN = [/\.spec\.(js|d\.ts)$/, /\.map$/];
