@@ -52,7 +52,7 @@ async function runAsPostgres(bin: string, args: string[], timeoutMs = 60_000): P
 }
 
 /** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

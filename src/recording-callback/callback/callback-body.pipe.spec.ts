@@ -2,34 +2,9 @@ import { BadRequestException } from '@nestjs/common';
 import { RECORDING_EVENT_TYPES } from '../protocol/recording-event-type';
 import { MAX_JSON_DEPTH } from '../protocol/json-depth';
 import { CallbackBodyPipe } from './callback-body.pipe';
-import { HOSTILE_JSON_VALUES } from '../../../test/fixtures/hostile-json-values';
+import { CALLBACK_FIELDS, HOSTILE_JSON_VALUES } from '../../../test/fixtures/hostile-json-values';
 
-const FIELDS = [
-  'event_type',
-  'project_id',
-  'task_id',
-  'publish_domain',
-  'app',
-  'stream',
-  'record_format',
-  'job_id',
-  'download_url',
-  'play_url',
-  'asset_id',
-  'file_size',
-  'record_duration',
-  'start_time',
-  'end_time',
-  'width',
-  'height',
-  'obs_location',
-  'obs_bucket',
-  'obs_object',
-  'error_message',
-  'auth_timestamp',
-  'auth_sign',
-  'future_field',
-];
+const FIELDS = [...CALLBACK_FIELDS, 'future_field'];
 
 function base(eventType: string): Record<string, unknown> {
   const body: Record<string, unknown> = {

@@ -12,6 +12,7 @@ import { fileKeyOf } from '../tasks/task-state.reducer';
 import { TaskStore } from '../tasks/task.store';
 import type { LockedTask } from '../tasks/task.store';
 import { DatabaseGateway } from '../storage/database.gateway';
+import { cutText } from '../telemetry/log-line';
 
 /**
  * What storing one callback came to: newly stored, or a duplicate of a stored one; with the id of the
@@ -38,7 +39,7 @@ type Applied = (IngestResult & { delivery?: StoredDelivery }) | { result: 'misma
 const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
 
 /** A value for the mismatch message, cut so that all three fit in the 200 characters a problem may have. */
-const quoted = (value: string) => JSON.stringify(value.length > 48 ? `${value.slice(0, 48)}…` : value);
+const quoted = (value: string) => JSON.stringify(cutText(value, 48));
 
 /**
  * Stores one callback and its effects in a single transaction: lock (or create) the task, drop

@@ -1,11 +1,12 @@
 import { BadRequestException } from '@nestjs/common';
+import { cutText } from '../telemetry/log-line';
 
 /** Most fields one 400 answer names; a hostile body could otherwise make the answer as large as itself. */
 const MAX_FIELDS = 20;
 /** Longest field path or message echoed back; paths are the sender's keys. */
 const MAX_TEXT = 200;
 
-const cut = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
+const cut = (text: string) => cutText(text, MAX_TEXT);
 
 /**
  * 400 answer for a callback or a query with invalid fields: `{ statusCode, error, message, fields }`,

@@ -2,14 +2,14 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Injectable, Logge
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { StorageDataError, StorageUnavailableError } from '../storage/storage.errors';
-import { logLine } from '../telemetry/log-line';
+import { cutText, logLine } from '../telemetry/log-line';
 
 /** Longest message echoed in an answer: messages may quote the request (a task id in a 404, say). */
 const MAX_MESSAGE = 300;
 /** A request id the client may choose (`X-Request-Id`), else one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-const cut = (text: string, max = MAX_MESSAGE) => (text.length > max ? `${text.slice(0, max)}…` : text);
+const cut = (text: string, max = MAX_MESSAGE) => cutText(text, max);
 
 /**
  * How the filter answered one error: `refused` for client errors (4xx), `unavailable` for storage

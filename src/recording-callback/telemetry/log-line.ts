@@ -26,6 +26,16 @@ export function logLine(fields: Record<string, unknown>): string {
  */
 export function logText(value: unknown, max = 300): string {
   const text = typeof value === 'string' ? value : String(value);
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return logLine({ t: cut }).slice(6, -2);
+  return logLine({ t: cutText(text, max) }).slice(6, -2);
+}
+
+/**
+ * Text cut to at most `max` characters, with an ellipsis when it was longer: for request text echoed in
+ * answers and log lines.
+ *
+ * @example
+ * cutText('abcdef', 3); // 'abc…'
+ */
+export function cutText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
