@@ -135,8 +135,8 @@ describe('PostgreSQL stopped in the middle of a callback stream', () => {
       byTask: storm.byTask,
       urls: [url],
       dataSource,
-      checkRow: (row, payload) => {
-        const ok = okByKey.get(row.dedupeKey) ?? [];
+      checkRow: (row, payload, callback) => {
+        const ok = okByKey.get(callback.key) ?? [];
         const problems: string[] = [];
         if (ok.length === 0) problems.push(`row ${row.id}: never answered 200`);
         for (const a of ok) {
@@ -144,7 +144,7 @@ describe('PostgreSQL stopped in the middle of a callback stream', () => {
             problems.push(`row ${row.id}: answered callbackId ${a.answer.body?.callbackId}`);
         }
         // The stored copy is one of the attempts (a 503 can follow a commit whose acknowledgement was lost).
-        const sent = (sentByKey.get(row.dedupeKey) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
+        const sent = (sentByKey.get(callback.key) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
           JSON.stringify(sortKeys(rest)),
         );
         if (!sent.includes(JSON.stringify(sortKeys(payload))))

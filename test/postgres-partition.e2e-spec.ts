@@ -101,13 +101,13 @@ describe('PostgreSQL unreachable without a reset (network partition, host gone)'
       byTask: storm.byTask,
       urls: [url],
       dataSource: app.get(DataSource),
-      checkRow: (row, payload) => {
-        const ok = okByKey.get(row.dedupeKey) ?? [];
+      checkRow: (row, payload, callback) => {
+        const ok = okByKey.get(callback.key) ?? [];
         const problems = ok.length ? [] : [`row ${row.id}: never answered 200`];
         for (const a of ok)
           if (a.answer.body?.callbackId !== row.id)
             problems.push(`row ${row.id}: answered ${a.answer.body?.callbackId}`);
-        const sent = (sentByKey.get(row.dedupeKey) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
+        const sent = (sentByKey.get(callback.key) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
           JSON.stringify(sortKeys(rest)),
         );
         if (!sent.includes(JSON.stringify(sortKeys(payload))))
