@@ -20,11 +20,12 @@ describe('GET /metrics of the host app (sqlite)', () => {
     return parsePrometheus(res.text);
   };
 
-  beforeAll(async () => {
+  // Each test counts from zero: its own app (and metrics registry) on its own database.
+  beforeEach(async () => {
     db = await createTestDatabase('sqlite');
     app = await startApp(db, { host: {} });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await closeApp(app);
     await db.drop();
   });
@@ -88,6 +89,11 @@ describe('GET /metrics of the host app (sqlite)', () => {
   });
 
   it('keeps forged publish_domain values from growing the series without bound', async () => {
+    // A domain with an accepted callback, and one refusal each from it and from another real domain.
+    await post(signRecordingCallback(buildRecordStart({ task_id: 'forge-1' }), { key: KEY_A })).expect(200);
+    await post(signRecordingCallback(buildRecordStart({ task_id: 'forge-2' }), { key: KEY_B })).expect(401);
+    const other = buildRecordStart({ task_id: 'forge-3', publish_domain: 'push.other.com' });
+    await post(signRecordingCallback(other, { key: KEY_B })).expect(401);
     for (let i = 0; i < 15; i++) {
       await post(
         signRecordingCallback(buildRecordStart({ publish_domain: `forged-${i}.example` }), { key: KEY_B }),
@@ -97,7 +103,7 @@ describe('GET /metrics of the host app (sqlite)', () => {
     const domains = Object.keys(m)
       .filter((s) => s.startsWith('recording_signature_failures_total{reason="bad_signature"'))
       .map((s) => /publish_domain="([^"]*)"/.exec(s)![1]);
-    // push.example.com had callbacks accepted; push.other.com plus 9 forged ones fill the 10 unverified slots.
+    // push.example.com had a callback accepted; push.other.com plus 9 forged ones fill the 10 unverified slots.
     expect(domains.filter((d) => d.startsWith('forged-'))).toHaveLength(9);
     expect(m['recording_signature_failures_total{reason="bad_signature",publish_domain="other"}']).toBe(6);
     expect(m['recording_signature_failures_total{reason="bad_signature",publish_domain="push.example.com"}']).toBe(1);
