@@ -79,6 +79,7 @@ export class Probe {
     }
   }
 
+  /** The calls of one handler, in call order, that match every field of `filter`. */
   of(handler: Call['handler'], filter: Partial<Call> = {}): Call[] {
     return this.calls.filter(
       (c) => c.handler === handler && Object.entries(filter).every(([k, v]) => c[k as keyof Call] === v),

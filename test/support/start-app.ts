@@ -20,6 +20,7 @@ import type { TestDatabase } from './databases';
 
 /** The two ways an app can configure the module, for `describe.each(WIRINGS)`. */
 export const WIRINGS = ['forRoot', 'forRootAsync'] as const;
+/** How the test app configures the module: `forRoot(options)` or `forRootAsync({ useFactory })`. */
 export type Wiring = (typeof WIRINGS)[number];
 
 /** Token under which forRootAsync test apps provide the module options, as a config module would. */
@@ -48,7 +49,9 @@ interface AppParts {
  * `RecordingCallbackModule` wired with forRoot (default) or forRootAsync.
  */
 export interface ModuleApp extends AppParts {
+  /** The module's options, as an app passes them. */
   module: RecordingCallbackModuleOptions;
+  /** forRoot when not given. */
   wiring?: Wiring;
   /** Route paths of the module. */
   routes?: Partial<RecordingCallbackRouteExtras>;
@@ -66,6 +69,7 @@ export interface ModuleApp extends AppParts {
  * defaults (HMACSHA256 with `KEY_A`, pool of 10, no development key).
  */
 export interface HostApp extends AppParts {
+  /** Host settings over the test defaults (what `loadHostConfig` would read from the environment). */
   host: Partial<HostConfig>;
   /** Serve /docs and /docs-json, as `main.ts` does. */
   openApi?: boolean;
