@@ -103,8 +103,11 @@ export class FakeHuaweiLive {
   callbackConfigs: RecordCallbackConfig[] = [];
   faults: FakeLiveFault[] = [];
   readonly requests: FakeLiveRequest[] = [];
-  /** Called before each answer of ListRecordContents, e.g. to change the listing between pages. */
-  beforeAnswer?: (page: number) => void;
+  /**
+   * Awaited before each answer of ListRecordContents: to change the listing between pages, or to hold a
+   * run in the middle of its listing while the test does something else.
+   */
+  beforeAnswer?: (page: number) => void | Promise<void>;
 
   private constructor(
     private readonly server: Server,
@@ -118,9 +121,8 @@ export class FakeHuaweiLive {
 
   /** Starts the fake on a free loopback port (or `port`). */
   static async start(settings: FakeLiveSettings, port = 0): Promise<FakeHuaweiLive> {
-    let fake: FakeHuaweiLive | undefined;
-    const server = createServer((req, res) => void fake!.handle(req, res));
-    fake = new FakeHuaweiLive(server, settings);
+    const server = createServer((req, res) => void fake.handle(req, res));
+    const fake = new FakeHuaweiLive(server, settings);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return fake;
   }
@@ -172,7 +174,7 @@ export class FakeHuaweiLive {
       return answer(200, { total: all.length, callback_config: all.slice(page * limit, (page + 1) * limit) });
     }
     if (!query.start_time) return answer(400, { error_code: 'LIVE.100011001', error_msg: 'start_time is required' });
-    this.beforeAnswer?.(page);
+    await this.beforeAnswer?.(page);
     const all = this.contents.filter((item) => listed(item, query));
     answer(200, { total: all.length, record_contents: all.slice(page * limit, (page + 1) * limit) });
   }
