@@ -39,6 +39,7 @@ export * from './storage/database.gateway';
 // Reconciliation against Huawei Live's recording listing, and the configuration check.
 export { ReconcileService } from './reconcile/reconcile.service';
 export type { ReconcileRequest, ReconcileSummary } from './reconcile/reconcile.service';
+export type { Recovery } from './reconcile/reconcile-plan';
 export { ReconcileBusyError } from './reconcile/reconcile-runs';
 export { ReconcileRunEntity } from './reconcile/reconcile-run.entity';
 export type { ReconcileRunStatus } from './reconcile/reconcile-run.entity';

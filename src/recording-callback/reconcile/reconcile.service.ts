@@ -14,6 +14,7 @@ import type { ResolvedReconcileOptions, ResolvedRecordingCallbackOptions } from 
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { HuaweiLiveClient } from './huawei-live.client';
 import { planReconciliation } from './reconcile-plan';
+import type { Recovery } from './reconcile-plan';
 import { ReconcileBusyError, ReconcileRuns } from './reconcile-runs';
 import { RecoveryStore } from './recovery.store';
 
@@ -46,6 +47,8 @@ export interface ReconcileRequest {
   domains?: string[];
   /** Called after each listed page and each stored file (for a progress bar). */
   onProgress?: (p: { phase: 'listing' | 'storing'; done: number; total: number | null }) => void;
+  /** Called with the files to recover once the window is compared (a dry run's "what it would do"). */
+  onPlan?: (recover: Recovery[]) => void;
 }
 
 /** `yyyy-mm-ddThh:mm:ssZ`, the time format of Huawei's listing queries. */
@@ -125,6 +128,7 @@ export class ReconcileService implements OnApplicationBootstrap, BeforeApplicati
       });
       Object.assign(summary, { listed: plan.listed, matched: plan.matched, stalled: plan.stalledTaskIds.length });
       summary.errors.push(...plan.errors);
+      request.onPlan?.(plan.recover);
       if (runId === null) {
         summary.recovered = plan.recover.length;
       } else {

@@ -56,8 +56,12 @@ export class RecordingDoctor implements OnApplicationBootstrap {
     );
   }
 
-  /** Runs the check; needs `reconcile` options (the AK/SK) to read Huawei's side. */
-  async check(): Promise<DoctorReport> {
+  /**
+   * Runs the check; needs `reconcile` options (the AK/SK) to read Huawei's side. `listened` names the
+   * Huawei event types the app handles (default: those this app's handlers listen to), for a process
+   * that has no handlers of its own such as `npm run doctor`.
+   */
+  async check(settings: { listened?: string[] } = {}): Promise<DoctorReport> {
     this.reconcile.assertEnabled();
     const { auth } = this.options;
     const domains = [...new Set([...(auth === 'none' ? [] : auth.domains.keys()), ...this.options.reconcile!.domains])];
@@ -78,7 +82,9 @@ export class RecordingDoctor implements OnApplicationBootstrap {
       () => null,
       (e: unknown) => errorText(e),
     );
-    const listened = RECORDING_EVENT_TYPES.filter((t) => this.registry.handlersOf(EVENT_NAME_BY_TYPE[t]).length > 0);
+    const listened =
+      settings.listened ??
+      RECORDING_EVENT_TYPES.filter((t) => this.registry.handlersOf(EVENT_NAME_BY_TYPE[t]).length > 0);
     const findings = diagnose({
       configs,
       apiError,
