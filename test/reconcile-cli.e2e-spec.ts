@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { RecordContentItem } from '../src/recording-callback';
 import { KEY_A, eventually } from './support/callbacks';
+import { CapturingLogger } from './support/capturing-logger';
 import { databaseEnv } from './support/child-host';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
@@ -199,5 +200,18 @@ describe('reconcile and doctor commands against the fake Live API', () => {
     expect(fixed.stdout).toContain('WARNING clock_offset');
     expect(fixed.stdout).toContain('fix: synchronise the clock');
     expect(fixed.code).toBe(0);
+  });
+
+  it('with checkAtStartup the app runs the check once at start-up and logs each finding with its fix', async () => {
+    live.callbackConfigs = [
+      { publish_domain: 'push.example.com', app: '*', notify_callback_url: 'https://a/cb', sign_type: 'MD5' },
+    ];
+    const logger = new CapturingLogger();
+    app = await startReconcileApp(db, live, { checkAtStartup: true, callbackUrl: 'https://a/cb' }, {}, logger);
+    await eventually(() => logger.text('error').includes('sign_type_mismatch'), 10_000);
+    expect(logger.text('warn')).toContain('md5_in_use');
+    expect(logger.text('error', 'warn')).toContain('switch push.example.com to HMACSHA256');
+    expect(logger.text('error', 'warn')).not.toContain('callback_url_mismatch');
+    expect(live.requests.filter((r) => r.endpoint === 'callbacks')).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
@@ -53,6 +53,7 @@ export function startReconcileApp(
   live: FakeHuaweiLive,
   reconcile: Partial<RecordingReconcileOptions> = {},
   options: Partial<RecordingCallbackModuleOptions> = {},
+  logger?: LoggerService,
 ): Promise<NestExpressApplication> {
   return startTestApp(
     db,
@@ -69,7 +70,7 @@ export function startReconcileApp(
       },
       ...options,
     },
-    { providers: [RecoveryProbe] },
+    { providers: [RecoveryProbe], logger },
   );
 }
 
