@@ -9,7 +9,7 @@ import { CapturingLogger } from './support/capturing-logger';
 import type { CapturedLog } from './support/capturing-logger';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 interface CallbackLine {
   msg: string;
@@ -42,7 +42,7 @@ describe('callback logs of the host app (sqlite)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db, { keys: [KEY_A] }, { logger: logs, openApi: true });
+    app = await startApp(db, { host: { keys: [KEY_A] }, logger: logs, openApi: true });
   });
   afterAll(async () => {
     await closeApp(app);

@@ -4,7 +4,7 @@ import { dedupeKey } from '../src/recording-callback';
 import { sign } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp } from './support/host-app';
+import { closeApp } from './support/start-app';
 import { Rng, baseUrlOf, buildStorm, inParallel, postCallback, reduceAll, taskLifecycle } from './support/storm';
 import type { Answer, StormCallback, StormSend } from './support/storm';
 import { report, sendStorm, startInstances, verifyOutcome } from './support/storm-verify';

@@ -12,7 +12,7 @@ import { databaseEnv, openDatabase } from './support/child-host';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH } from './support/e2e-helpers';
-import { startTestApp } from './support/test-module';
+import { startApp } from './support/start-app';
 import { REPO_ROOT, transpileForNode } from './support/transpile-for-node';
 import type { NodeBuild } from './support/transpile-for-node';
 
@@ -147,16 +147,14 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
   const ids: Record<string, number> = {};
 
   async function start(): Promise<NestExpressApplication> {
-    const started = await startTestApp(
-      db,
-      'forRoot',
-      {
+    const started = await startApp(db, {
+      module: {
         auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
         delivery: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, pollIntervalMs: 20 },
         watchdog: { checkIntervalMs: 0 },
       },
-      { providers: [{ provide: SWITCH, useValue: sw }, FragileHandler, SturdyHandler] },
-    );
+      providers: [{ provide: SWITCH, useValue: sw }, FragileHandler, SturdyHandler],
+    });
     return started;
   }
 

@@ -17,8 +17,8 @@ import { deliveryRows, openDatabase } from './support/child-host';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH, ISO_UTC, TASKS_PATH, storedCallbacks } from './support/e2e-helpers';
-import { startTestApp } from './support/test-module';
-import type { Wiring } from './support/test-module';
+import { startApp } from './support/start-app';
+import type { Wiring } from './support/start-app';
 
 type Body = Record<string, unknown>;
 const DELIVERIES = `${CALLBACK_PATH}/deliveries`;
@@ -211,10 +211,8 @@ describe.each(DATABASE_KINDS)('durable delivery (%s)', (kind) => {
     const db = settings.db ?? (await createTestDatabase(kind));
     if (!settings.db) dbs.push(db);
     const probe = settings.probe ?? new Probe();
-    const app = await startTestApp(
-      db,
-      settings.wiring ?? 'forRoot',
-      {
+    const app = await startApp(db, {
+      module: {
         auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
         watchdog: { checkIntervalMs: 0 },
         // Replay needs a guard; an app that sets none for queries stands in here with one that allows all.
@@ -222,14 +220,13 @@ describe.each(DATABASE_KINDS)('durable delivery (%s)', (kind) => {
         ...options,
         delivery: { ...FAST_DELIVERY, ...options.delivery },
       },
-      {
-        providers: [
-          { provide: PROBE, useValue: probe },
-          ...(settings.handlers ?? [PrimaryHandlers, SiblingHandlers, OperationsHandlers]),
-          OpsTokenGuard,
-        ],
-      },
-    );
+      wiring: settings.wiring ?? 'forRoot',
+      providers: [
+        { provide: PROBE, useValue: probe },
+        ...(settings.handlers ?? [PrimaryHandlers, SiblingHandlers, OperationsHandlers]),
+        OpsTokenGuard,
+      ],
+    });
     apps.push(app);
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as { port: number };

@@ -21,8 +21,7 @@ import { eventBody, eventually, sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { postCallback } from './support/e2e-helpers';
-import { closeApp } from './support/host-app';
-import { WIRINGS, startTestApp } from './support/test-module';
+import { WIRINGS, closeApp, startApp } from './support/start-app';
 import { KEY_A } from './support/callbacks';
 
 type Body = Record<string, unknown>;
@@ -146,12 +145,12 @@ describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
     }
 
     beforeAll(async () => {
-      app = await startTestApp(
-        db,
+      app = await startApp(db, {
+        module: { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] } },
         wiring,
-        { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] } },
-        { providers: [RecordingProbe, FailingHandlers], logger: logs },
-      );
+        providers: [RecordingProbe, FailingHandlers],
+        logger: logs,
+      });
       probe = app.get(RecordingProbe);
       failing = app.get(FailingHandlers);
       if (kind === 'sqlite' && !reader) {

@@ -6,7 +6,7 @@ import { buildRecordFileComplete, buildRecordStart, signRecordingCallback } from
 import { KEY_A, KEY_B, eventually } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { parsePrometheus, sumOf } from './support/prometheus';
 
 describe('GET /metrics of the host app (sqlite)', () => {
@@ -22,7 +22,7 @@ describe('GET /metrics of the host app (sqlite)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
   });
   afterAll(async () => {
     await closeApp(app);
@@ -120,7 +120,7 @@ describe('GET /metrics switches', () => {
       SQLITE_PATH: db.sqlitePath,
     });
     expect(config.metrics).toBe(false);
-    const app = await startHostApp(db, { metrics: config.metrics });
+    const app = await startApp(db, { host: { metrics: config.metrics } });
     try {
       await request(app.getHttpServer()).get('/metrics').expect(404);
       await request(app.getHttpServer()).get('/health').expect(200);
@@ -130,7 +130,7 @@ describe('GET /metrics switches', () => {
   });
 
   it('needs the query token when RECORDING_QUERY_TOKEN is set', async () => {
-    const app = await startHostApp(db, { queryToken: 'query-secret' });
+    const app = await startApp(db, { host: { queryToken: 'query-secret' } });
     try {
       await request(app.getHttpServer()).get('/metrics').expect(401);
       await request(app.getHttpServer()).get('/metrics').set('Authorization', 'Bearer query-secret').expect(200);

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { CallbackStream, interleave, sleep, waitFor } from './support/callback-stream';
 import type { Attempt } from './support/callback-stream';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { startOwnPostgres } from './support/own-postgres';
 import type { OwnPostgres } from './support/own-postgres';
 import { baseUrlOf, buildStorm, getJson } from './support/storm';
@@ -38,7 +38,7 @@ describe('PostgreSQL stopped in the middle of a callback stream', () => {
       sqlitePath: join(scratch, 'unused.sqlite'),
       drop: async () => undefined,
     };
-    app = await startHostApp(db, { poolSize: 5 });
+    app = await startApp(db, { host: { poolSize: 5 } });
     await app.listen(0, '127.0.0.1');
     url = baseUrlOf(app.getHttpServer());
   });

@@ -4,7 +4,7 @@ import { CallbackStream, interleave, sleep, waitFor } from './support/callback-s
 import type { Attempt } from './support/callback-stream';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { baseUrlOf, buildStorm } from './support/storm';
 import { sortKeys, verifyStoredState } from './support/storm-verify';
 import { TcpProxy } from './support/tcp-proxy';
@@ -42,7 +42,7 @@ describe('PostgreSQL unreachable without a reset (network partition, host gone)'
     proxy = await TcpProxy.start(Number(direct.port), direct.hostname);
     const viaProxy = new URL(db.databaseUrl!);
     viaProxy.port = String(proxy.port);
-    app = await startHostApp({ ...db, databaseUrl: viaProxy.toString() }, { poolSize: 5 });
+    app = await startApp({ ...db, databaseUrl: viaProxy.toString() }, { host: { poolSize: 5 } });
     await app.listen(0, '127.0.0.1');
     url = baseUrlOf(app.getHttpServer());
   });

@@ -9,7 +9,7 @@ import { verifySignature } from '../src/recording-callback';
 import { KEY_A } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { buildSimulator, runSimulator } from './support/simulator-cli';
 import type { SimulatorBuild } from './support/simulator-cli';
 
@@ -50,7 +50,7 @@ describe('simulator CLI against the host app (sqlite)', () => {
     dir = mkdtempSync(join(tmpdir(), 'rc-sim-e2e-'));
     env = { SQLITE_PATH: join(dir, 'none', 'db.sqlite') };
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/recording-callbacks`;
   });

@@ -3,7 +3,7 @@ import { DataSource, Like } from 'typeorm';
 import { RecordingTaskEntity, StoredCallbackEntity, TaskTransitionEntity } from '../../src/recording-callback';
 import type { RecordingTaskView, TaskTransitionView } from '../../src/recording-callback';
 import type { TestDatabase } from './databases';
-import { startHostApp } from './host-app';
+import { startApp } from './start-app';
 import { fileView, getJson, inParallel, postCallback, reduceAll, sortFiles } from './storm';
 import type { Answer, StormCallback, StormSend } from './storm';
 
@@ -14,7 +14,7 @@ const RANK: Record<string, number> = { RECORDING: 0, OVER: 1, FAILED: 2 };
 export async function startInstances(db: TestDatabase, count: number): Promise<NestExpressApplication[]> {
   const apps: NestExpressApplication[] = [];
   for (let i = 0; i < count; i++) {
-    const app = await startHostApp(db, { poolSize: 10 });
+    const app = await startApp(db, { host: { poolSize: 10 } });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
   }
