@@ -12,7 +12,7 @@ import { databaseEnv } from './support/child-host';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { FakeHuaweiLive } from './support/fake-huawei-live';
-import { closeApp } from './support/host-app';
+import { closeApp } from './support/start-app';
 import { LIVE_ACCOUNT, RecoveryProbe, countRows, startReconcileApp } from './support/reconcile-app';
 import { buildSimulator, runSimulator } from './support/simulator-cli';
 import type { SimulatorBuild } from './support/simulator-cli';

@@ -8,7 +8,7 @@ import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { postCallback } from './support/e2e-helpers';
 import { FakeHuaweiLive } from './support/fake-huawei-live';
-import { closeApp } from './support/host-app';
+import { closeApp } from './support/start-app';
 import {
   LIVE_ACCOUNT,
   RecoveryProbe,

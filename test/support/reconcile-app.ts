@@ -15,7 +15,7 @@ import type {
 import { KEY_A } from './callbacks';
 import type { TestDatabase } from './databases';
 import type { FakeHuaweiLive } from './fake-huawei-live';
-import { startTestApp } from './test-module';
+import { startApp } from './start-app';
 
 /** The account the fake Live API accepts. */
 export const LIVE_ACCOUNT = {
@@ -55,10 +55,8 @@ export function startReconcileApp(
   options: Partial<RecordingCallbackModuleOptions> = {},
   logger?: LoggerService,
 ): Promise<NestExpressApplication> {
-  return startTestApp(
-    db,
-    'forRoot',
-    {
+  return startApp(db, {
+    module: {
       auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
       operationGuards: [{ canActivate: () => true }],
       reconcile: {
@@ -70,8 +68,9 @@ export function startReconcileApp(
       },
       ...options,
     },
-    { providers: [RecoveryProbe], logger },
-  );
+    providers: [RecoveryProbe],
+    logger,
+  });
 }
 
 /** POSTs to the reconcile route. */
