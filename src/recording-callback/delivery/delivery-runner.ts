@@ -100,7 +100,8 @@ export class DeliveryRunner {
 
   private async payloads(row: DeliveryRow, attempt: number): Promise<Array<[string, unknown]>> {
     const context = reviveContext(row.context);
-    if (row.callbackId === null && row.eventType === RECOVERED_EVENT_TYPE && context.recovered && context.file) {
+    if (row.callbackId === null && row.eventType === RECOVERED_EVENT_TYPE) {
+      if (!context.recovered || !context.file) throw new Error(`delivery ${row.id}: recovered file context missing`);
       const { item, recoveryKey, synthetic, runId } = context.recovered;
       const event = new RecordingFileRecoveredEvent(
         context.task,

@@ -124,7 +124,7 @@ export class ReconcileService implements OnApplicationBootstrap, BeforeApplicati
         now: new Date(now),
         stallAfterMs: this.options.watchdog.stallAfterSeconds * 1000,
         toleranceMs: r.matchToleranceSeconds * 1000,
-        accepts: (domain) => this.accepts(domain),
+        accepts: (domain) => this.accepts(domain, request.domains ?? r.domains),
       });
       Object.assign(summary, { listed: plan.listed, matched: plan.matched, stalled: plan.stalledTaskIds.length });
       summary.errors.push(...plan.errors);
@@ -181,10 +181,9 @@ export class ReconcileService implements OnApplicationBootstrap, BeforeApplicati
     return items;
   }
 
-  /** Items of domains the module takes no callbacks for are another app's files. */
-  private accepts(domain: string): boolean {
+  /** Items of domains the module takes no callbacks for (or not asked for) are another app's files. */
+  private accepts(domain: string, domains: string[]): boolean {
     const { auth } = this.options;
-    const domains = this.settings().domains;
     if (domains.length > 0 && !domains.includes(domain)) return false;
     return auth === 'none' || keySetFor(auth, domain) !== undefined;
   }
