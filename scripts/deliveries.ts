@@ -18,6 +18,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import type { DeliveriesService, DeliveryView } from '../src/recording-callback';
+import { startLibraryContext } from './library-context';
 
 const STATUSES = ['pending', 'failed', 'delivered', 'dead'] as const;
 type Status = (typeof STATUSES)[number];
@@ -193,9 +194,7 @@ async function openLibrary(): Promise<Library> {
   // and the database drivers (seconds). The script is compiled to CommonJS, where require() is the plain way.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { Module } = require('@nestjs/common') as typeof import('@nestjs/common');
-  const { NestFactory } = require('@nestjs/core') as typeof import('@nestjs/core');
   const { TypeOrmModule } = require('@nestjs/typeorm') as typeof import('@nestjs/typeorm');
-  const { DataSource } = require('typeorm') as typeof import('typeorm');
   const library = require('../src/recording-callback') as typeof import('../src/recording-callback');
   const { databaseOptions } = require('../ormconfig') as typeof import('../ormconfig');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -218,18 +217,7 @@ async function openLibrary(): Promise<Library> {
   })
   class DeliveriesCliModule {}
 
-  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
-  try {
-    app = await NestFactory.createApplicationContext(DeliveriesCliModule, { logger: false, abortOnError: false });
-  } catch (e) {
-    throw new Failure(`cannot open the database: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (await app.get(DataSource).showMigrations()) {
-    await app.close();
-    throw new Failure(
-      'this database is missing recording tables or migrations: start the app once (it runs the migrations) or run npm run migration:run',
-    );
-  }
+  const app = await startLibraryContext(DeliveriesCliModule);
   return { deliveries: app.get(library.DeliveriesService), close: () => app.close() };
 }
 

@@ -53,6 +53,8 @@ export class AppModule {
             // Without RECORDING_QUERY_TOKEN no guard: reads are open (the module warns at start-up) and
             // replay answers 403.
             queryGuards: c.queryToken ? [BearerTokenGuard] : [],
+            // On when HUAWEI_CLOUD_AK, HUAWEI_CLOUD_SK and HUAWEI_CLOUD_PROJECT_ID are set.
+            ...(c.reconcile ? { reconcile: c.reconcile } : {}),
           }),
         }),
         RecordingHealthModule.forRoot(config.health ?? {}),

@@ -52,7 +52,7 @@ interface Run {
 
 let build: NodeBuild;
 beforeAll(() => {
-  build = transpileForNode([CLI]);
+  build = transpileForNode([CLI, 'scripts/library-context.ts']);
 });
 afterAll(() => build?.remove());
 

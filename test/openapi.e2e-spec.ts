@@ -42,6 +42,7 @@ describe('OpenAPI of the host app (sqlite)', () => {
         'GET /recording-tasks/{taskId}/transitions',
         'POST /recording-callbacks',
         'POST /recording-callbacks/deliveries/{id}/replay',
+        'POST /recording-callbacks/reconcile',
       ].sort(),
     );
   });

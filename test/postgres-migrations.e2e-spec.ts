@@ -16,6 +16,7 @@ const TABLES = [
   'recording_callbacks',
   'recording_deliveries',
   'recording_files',
+  'recording_reconcile_runs',
   'recording_task_transitions',
   'recording_tasks',
 ];
@@ -107,6 +108,7 @@ describe('migrations on PostgreSQL (what `npm run migration:run` does)', () => {
     );
     expect(unique.map((i) => i.indexdef.replace(/ USING btree/, '').replace(/^.* ON public\./, '')).sort()).toEqual([
       'recording_callbacks (dedupe_key)',
+      'recording_files (recovery_key)',
       'recording_files (task_id, job_id, record_format)',
     ]);
   });

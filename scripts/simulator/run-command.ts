@@ -6,6 +6,7 @@ import type { Body } from './options';
 import { mulberry32, uuid, shuffle } from './random';
 import { Sender, preflight, pool } from './sender';
 import { Progress, summarise, writeSaved } from './report';
+import { listingItem, writeListing } from './listing';
 
 /** `simulate run`: sends recording lifecycles (tasks, files, formats, failures, duplicates). */
 export async function run(args: string[]): Promise<number> {
@@ -22,6 +23,8 @@ export async function run(args: string[]): Promise<number> {
       formats: { type: 'string' },
       'fail-rate': { type: 'string' },
       'duplicate-rate': { type: 'string' },
+      'lose-rate': { type: 'string' },
+      listing: { type: 'string' },
       shuffle: { type: 'boolean' },
       concurrency: { type: 'string' },
       seed: { type: 'string' },
@@ -41,6 +44,7 @@ export async function run(args: string[]): Promise<number> {
   const recordFormats = formats(values.formats);
   const failRate = rate('fail-rate', values['fail-rate'], 0.1);
   const duplicateRate = rate('duplicate-rate', values['duplicate-rate'], 0);
+  const loseRate = rate('lose-rate', values['lose-rate'], 0);
   const concurrency = integer('concurrency', values.concurrency, 8, 1, 1000);
   const seed = integer('seed', values.seed, Math.floor(Math.random() * 2 ** 31), 0, 2 ** 32 - 1);
   const timeoutMs = integer('timeout', values.timeout, 10_000, 1);
@@ -51,6 +55,8 @@ export async function run(args: string[]): Promise<number> {
   // Each task is one lifecycle; duplicates are re-sends of a callback later in the same task.
   const outcomes = { over: 0, failed: 0 };
   let duplicates = 0;
+  let lost = 0;
+  const listing: Array<Record<string, unknown>> = [];
   const tasks: Body[][] = [];
   for (let n = 1; n <= count; n++) {
     const outcome = random() < failRate ? 'failed' : 'over';
@@ -63,6 +69,16 @@ export async function run(args: string[]): Promise<number> {
       common: { publish_domain: values.domain ?? 'push.example.com', app: values.app ?? 'live', stream: `stream-${n}` },
       jobId: () => uuid(random),
     }) as Body[];
+    // Every finished file is listed by Huawei; --lose-rate drops a share of their callbacks, as an app
+    // that was down, or a template that does not send them, would miss them.
+    const kept = events.filter((event) => {
+      if (event.event_type !== 'RECORD_FILE_COMPLETE') return true;
+      listing.push(listingItem(event));
+      if (random() >= loseRate) return true;
+      lost++;
+      return false;
+    });
+    events.splice(0, events.length, ...kept);
     const stream: Body[] = [...events];
     for (const event of events) {
       if (random() < duplicateRate) {
@@ -91,6 +107,7 @@ export async function run(args: string[]): Promise<number> {
   }
   progress.end();
   writeSaved(values.save, sender);
+  writeListing(values.listing, listing);
   return summarise(
     sender.tally,
     {
@@ -102,6 +119,7 @@ export async function run(args: string[]): Promise<number> {
       tasksFailed: outcomes.failed,
       callbacks: total - duplicates,
       duplicatesSent: duplicates,
+      fileCompletesLost: lost,
       order: values.shuffle ? 'shuffled' : 'in order per task',
       algorithm: signWith.algorithm,
     },

@@ -20,6 +20,9 @@ run:
   --formats LIST       record formats, comma-separated: HLS,FLV,MP4 (default HLS,MP4)
   --fail-rate R        share of tasks that end RECORD_FAILED instead of RECORD_OVER, 0..1 (default 0.1)
   --duplicate-rate R   share of callbacks sent twice, re-signed, as Huawei may retry, 0..1 (default 0)
+  --lose-rate R        share of RECORD_FILE_COMPLETE callbacks not sent, as if lost, 0..1 (default 0)
+  --listing FILE       write every finished file (sent or lost) as Huawei Live would list it, for
+                       npm run fake-huawei-live -- --contents FILE (watch reconciliation recover them)
   --shuffle            send every callback in random order (default: in order within each task)
   --concurrency N      requests in flight (default 8; without --shuffle, tasks in flight)
   --seed N             random seed, to repeat a run's shape (default random; printed in the summary)

@@ -58,4 +58,54 @@ describe('loadHostConfig: metrics and health settings', () => {
     expect(() => load({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toThrow('HTTP_REQUEST_TIMEOUT_MS must be a whole number >= 1');
     expect(() => load({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT must be json or text');
   });
+
+  describe('reconciliation', () => {
+    const account = { HUAWEI_CLOUD_AK: 'AK1', HUAWEI_CLOUD_SK: 'SK1', HUAWEI_CLOUD_PROJECT_ID: 'p1' };
+
+    it('is off without credentials, and on with AK, SK and project id (no periodic runs unless asked)', () => {
+      expect(load({}).reconcile).toBeUndefined();
+      expect(load({ ...account, HUAWEI_CLOUD_REGION: 'cn-north-4' }).reconcile).toEqual({
+        credentials: { ak: 'AK1', sk: 'SK1' },
+        projectId: 'p1',
+        region: 'cn-north-4',
+        intervalSeconds: 0,
+        windowSeconds: 21_600,
+        checkAtStartup: false,
+      });
+    });
+
+    it('lets HUAWEI_LIVE_ENDPOINT win over the region, and reads interval, window, domains, URL and the start-up check', () => {
+      const r = load({
+        ...account,
+        HUAWEI_CLOUD_REGION: 'cn-north-4',
+        HUAWEI_LIVE_ENDPOINT: 'http://127.0.0.1:9000',
+        RECORDING_RECONCILE_INTERVAL_SECONDS: '600',
+        RECORDING_RECONCILE_WINDOW_SECONDS: '3600',
+        RECORDING_RECONCILE_DOMAINS: 'push.a.com, push.b.com',
+        RECORDING_PUBLIC_CALLBACK_URL: 'https://app.example.com/recording-callbacks',
+        RECORDING_DOCTOR_AT_STARTUP: 'on',
+        RECORDING_HEALTH_MAX_RECONCILE_AGE_SECONDS: '1800',
+      });
+      expect(r.reconcile).toMatchObject({
+        endpoint: 'http://127.0.0.1:9000',
+        intervalSeconds: 600,
+        windowSeconds: 3600,
+        domains: ['push.a.com', 'push.b.com'],
+        callbackUrl: 'https://app.example.com/recording-callbacks',
+        checkAtStartup: true,
+      });
+      expect(r.reconcile).not.toHaveProperty('region');
+      expect(r.health?.maxReconcileAgeSeconds).toBe(1800);
+    });
+
+    it('names what is missing from a partial set, and refuses bad numbers', () => {
+      expect(() => load({ HUAWEI_CLOUD_AK: 'AK1' })).toThrow(
+        'reconciliation needs HUAWEI_CLOUD_SK and HUAWEI_CLOUD_PROJECT_ID too',
+      );
+      expect(() => load(account)).toThrow('reconciliation needs HUAWEI_CLOUD_REGION or HUAWEI_LIVE_ENDPOINT');
+      expect(() => load({ ...account, HUAWEI_CLOUD_REGION: 'r', RECORDING_RECONCILE_WINDOW_SECONDS: '10' })).toThrow(
+        /RECORDING_RECONCILE_WINDOW_SECONDS must be a whole number >= 60/,
+      );
+    });
+  });
 });

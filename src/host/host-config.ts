@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { SignatureAlgorithm } from '../recording-callback';
+import type { RecordingReconcileOptions, SignatureAlgorithm } from '../recording-callback';
 import { DEFAULT_HTTP_TIMEOUTS } from './http-setup';
 import type { HttpTimeouts } from './http-setup';
 
@@ -33,7 +33,47 @@ export interface HostConfig {
   /** Prometheus metrics at /metrics (`RECORDING_METRICS`, default on; `off` disables). */
   metrics?: boolean;
   /** Thresholds of /health (`RECORDING_HEALTH_*`); unset ones take the library defaults. */
-  health?: { maxBacklog?: number; maxDeadLetters?: number; maxSilenceSeconds?: number };
+  health?: {
+    maxBacklog?: number;
+    maxDeadLetters?: number;
+    maxSilenceSeconds?: number;
+    maxReconcileAgeSeconds?: number;
+  };
+  /** Reconciliation, when `HUAWEI_CLOUD_AK`, `HUAWEI_CLOUD_SK` and `HUAWEI_CLOUD_PROJECT_ID` are set. */
+  reconcile?: RecordingReconcileOptions;
+}
+
+/**
+ * Reconciliation settings from the environment: on when the AK, SK and project id are all set, off when
+ * none is; a partial set is an error naming what is missing. `HUAWEI_LIVE_ENDPOINT` wins over
+ * `HUAWEI_CLOUD_REGION`; periodic runs only with `RECORDING_RECONCILE_INTERVAL_SECONDS` above 0.
+ *
+ * @example
+ * reconcileFromEnv({ HUAWEI_CLOUD_AK: 'ak', HUAWEI_CLOUD_SK: 'sk', HUAWEI_CLOUD_PROJECT_ID: 'p', HUAWEI_CLOUD_REGION: 'cn-north-4' });
+ */
+export function reconcileFromEnv(env: NodeJS.ProcessEnv): RecordingReconcileOptions | undefined {
+  const names = ['HUAWEI_CLOUD_AK', 'HUAWEI_CLOUD_SK', 'HUAWEI_CLOUD_PROJECT_ID'] as const;
+  const missing = names.filter((n) => !env[n]);
+  if (missing.length === names.length) return undefined;
+  if (missing.length > 0)
+    throw new Error(`reconciliation needs ${missing.join(' and ')} too (or none of ${names.join(', ')})`);
+  const endpoint = env.HUAWEI_LIVE_ENDPOINT || undefined;
+  const region = env.HUAWEI_CLOUD_REGION || undefined;
+  if (!endpoint && !region) throw new Error('reconciliation needs HUAWEI_CLOUD_REGION or HUAWEI_LIVE_ENDPOINT');
+  const domains = (env.RECORDING_RECONCILE_DOMAINS ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
+  return {
+    credentials: { ak: env.HUAWEI_CLOUD_AK!, sk: env.HUAWEI_CLOUD_SK! },
+    projectId: env.HUAWEI_CLOUD_PROJECT_ID!,
+    ...(endpoint ? { endpoint } : { region }),
+    intervalSeconds: integer(env, 'RECORDING_RECONCILE_INTERVAL_SECONDS', 0, 0),
+    windowSeconds: integer(env, 'RECORDING_RECONCILE_WINDOW_SECONDS', 21_600, 60),
+    ...(domains.length ? { domains } : {}),
+    ...(env.RECORDING_PUBLIC_CALLBACK_URL ? { callbackUrl: env.RECORDING_PUBLIC_CALLBACK_URL } : {}),
+    checkAtStartup: flag(env, 'RECORDING_DOCTOR_AT_STARTUP', false),
+  };
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -104,7 +144,9 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
       maxBacklog: optionalInteger(env, 'RECORDING_HEALTH_MAX_BACKLOG', 0),
       maxDeadLetters: optionalInteger(env, 'RECORDING_HEALTH_MAX_DEAD_LETTERS', 0),
       maxSilenceSeconds: optionalInteger(env, 'RECORDING_HEALTH_MAX_SILENCE_SECONDS', 1),
+      maxReconcileAgeSeconds: optionalInteger(env, 'RECORDING_HEALTH_MAX_RECONCILE_AGE_SECONDS', 1),
     },
+    reconcile: reconcileFromEnv(env),
   };
 }
 

@@ -67,4 +67,12 @@ describe('startupBanner: replay and docs', () => {
     expect(startupBanner({ ...base, apiDocs: false }, 'http://h', NOW)).toContain('API docs:            off');
     expect(startupBanner(base, 'http://h', NOW)).toContain('http://h/docs');
   });
+
+  it('says whether reconciliation is on, against which endpoint and how often', () => {
+    expect(startupBanner(base, 'http://h', NOW)).toContain('Reconciliation:      off');
+    const on = { ...base, reconcile: { credentials: { ak: 'a', sk: 's' }, projectId: 'p', region: 'cn-north-4' } };
+    expect(startupBanner(on, 'http://h', NOW)).toContain('Reconciliation:      on (region cn-north-4, on demand only)');
+    const every = { ...on, reconcile: { ...on.reconcile, endpoint: 'http://127.0.0.1:9', intervalSeconds: 600 } };
+    expect(startupBanner(every, 'http://h', NOW)).toContain('on (http://127.0.0.1:9, every 600 s)');
+  });
 });

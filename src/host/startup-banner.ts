@@ -1,6 +1,15 @@
 import { computeSignature } from '../recording-callback';
 import type { HostConfig } from './host-config';
 
+/** Whether reconciliation is on, where it reads, and how it is run. */
+function reconcileLine(config: HostConfig, baseUrl: string): string {
+  const r = config.reconcile;
+  if (!r) return 'Reconciliation:      off (set HUAWEI_CLOUD_AK, HUAWEI_CLOUD_SK, HUAWEI_CLOUD_PROJECT_ID)';
+  const where = r.endpoint ?? `region ${r.region}`;
+  const when = r.intervalSeconds ? `every ${r.intervalSeconds} s` : 'on demand only';
+  return `Reconciliation:      on (${where}, ${when}); POST ${baseUrl}/recording-callbacks/reconcile`;
+}
+
 /**
  * What the host app prints once it listens: where, which database, which algorithm, and how to send one
  * validly signed callback. With the development key (printed anyway) that is a ready-to-paste curl
@@ -37,6 +46,7 @@ export function startupBanner(config: HostConfig, baseUrl: string, nowMs = Date.
     config.queryToken
       ? 'Delivery replay:     on (Authorization: Bearer $RECORDING_QUERY_TOKEN)'
       : 'Delivery replay:     off (403) until RECORDING_QUERY_TOKEN is set',
+    reconcileLine(config, baseUrl),
   ];
   if (config.devKey) {
     lines.push(

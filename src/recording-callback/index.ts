@@ -35,6 +35,19 @@ export * from './delivery/deliveries.service';
 export * from './delivery/stalled-task.watchdog';
 export * from './telemetry/recording-telemetry';
 export * from './storage/database.gateway';
+
+// Reconciliation against Huawei Live's recording listing, and the configuration check.
+export { ReconcileService } from './reconcile/reconcile.service';
+export type { ReconcileRequest, ReconcileSummary } from './reconcile/reconcile.service';
+export type { Recovery } from './reconcile/reconcile-plan';
+export { ReconcileBusyError } from './reconcile/reconcile-runs';
+export { ReconcileRunEntity } from './reconcile/reconcile-run.entity';
+export type { ReconcileRunStatus } from './reconcile/reconcile-run.entity';
+export { RecordingDoctor } from './reconcile/recording-doctor';
+export type { DoctorReport } from './reconcile/recording-doctor';
+export type { DoctorFinding } from './reconcile/doctor-findings';
+export { HuaweiLiveApiError, HuaweiLiveClient } from './reconcile/huawei-live.client';
+export type { HuaweiLiveClientSettings, RecordContentsQuery } from './reconcile/huawei-live.client';
 export type { CallbackAnswer } from './callback/recording-callback.controller';
 
 // HTTP pieces an app installs: the bounded body reader, and the filter that answers every error.

@@ -1,5 +1,6 @@
 import { DeliveryEntity } from './delivery/delivery.entity';
 import { StoredCallbackEntity } from './delivery/stored-callback.entity';
+import { ReconcileRunEntity } from './reconcile/reconcile-run.entity';
 import { RecordingFileEntity } from './tasks/recording-file.entity';
 import { RecordingTaskEntity } from './tasks/recording-task.entity';
 import { TaskTransitionEntity } from './tasks/task-transition.entity';
@@ -18,4 +19,5 @@ export const RECORDING_CALLBACK_ENTITIES = [
   TaskTransitionEntity,
   StoredCallbackEntity,
   DeliveryEntity,
+  ReconcileRunEntity,
 ] as const;

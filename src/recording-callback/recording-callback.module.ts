@@ -14,6 +14,11 @@ import { DeliveryRunner } from './delivery/delivery-runner';
 import { DeliveryScheduler } from './delivery/delivery-scheduler';
 import { RecordingHandlerRegistry } from './delivery/recording-handler.registry';
 import { StalledTaskWatchdog } from './delivery/stalled-task.watchdog';
+import { createReconcileController } from './reconcile/reconcile.controller';
+import { ReconcileRuns } from './reconcile/reconcile-runs';
+import { ReconcileService } from './reconcile/reconcile.service';
+import { RecoveryStore } from './reconcile/recovery.store';
+import { RecordingDoctor } from './reconcile/recording-doctor';
 import { RECORDING_CALLBACK_ENTITIES } from './recording-callback.entities';
 import {
   DEFAULT_ROUTES,
@@ -40,11 +45,13 @@ const SWAGGER_DECORATORS_APPLIED = Symbol('SWAGGER_DECORATORS_APPLIED');
 
 function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallbackRouteExtras>): DynamicModule {
   const routes = { ...DEFAULT_ROUTES, ...extras };
+  const callbackPath = routes.callbackPath.replace(/\/+$/, '');
   return {
     ...definition,
     controllers: [
-      // The deliveries controller comes first so that its GET route is matched before any other.
-      createDeliveriesController(`${routes.callbackPath.replace(/\/+$/, '')}/deliveries`),
+      // The operations controllers come first so that their routes are matched before any other.
+      createDeliveriesController(`${callbackPath}/deliveries`),
+      createReconcileController(`${callbackPath}/reconcile`),
       createRecordingCallbackController(routes.callbackPath),
       createRecordingTasksController(routes.tasksPath),
     ],
@@ -84,6 +91,10 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     DeliveryOutbox,
     DeliveriesService,
     StalledTaskWatchdog,
+    ReconcileRuns,
+    RecoveryStore,
+    ReconcileService,
+    RecordingDoctor,
     RecordingTasksService,
     QueryAccessGuard,
     OperationAccessGuard,
@@ -100,6 +111,8 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     RecordingTasksService,
     DeliveriesService,
     StalledTaskWatchdog,
+    ReconcileService,
+    RecordingDoctor,
     // On SQLite an app's own write transactions must go through this queue too (one shared connection).
     DatabaseGateway,
   ],

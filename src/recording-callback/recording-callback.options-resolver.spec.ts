@@ -168,4 +168,59 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ auth: 'none', delivery: { leaseMs: 1000 } }).delivery.handlerTimeoutMs).toBe(500);
     expect(resolveOptions({ auth: 'none' }).delivery.handlerTimeoutMs).toBe(60_000);
   });
+
+  describe('reconcile', () => {
+    const base = { credentials: { ak: 'AK', sk: 'SK' }, projectId: 'p1' };
+
+    it('is off unless given, and fills its defaults from the region', () => {
+      expect(resolveOptions({ auth: HMAC }).reconcile).toBeNull();
+      expect(resolveOptions({ auth: HMAC, reconcile: { ...base, region: 'cn-north-4' } }).reconcile).toEqual({
+        ak: 'AK',
+        sk: 'SK',
+        projectId: 'p1',
+        endpoint: 'https://live.cn-north-4.myhuaweicloud.com',
+        windowSeconds: 21_600,
+        intervalSeconds: 600,
+        domains: [],
+        callbackUrl: null,
+        checkAtStartup: false,
+        requestTimeoutMs: 10_000,
+        matchToleranceSeconds: 5,
+      });
+    });
+
+    it('lets an endpoint win over the region, and takes loopback URLs', () => {
+      const r = resolveOptions({
+        auth: HMAC,
+        reconcile: { ...base, region: 'cn-north-4', endpoint: 'http://127.0.0.1:9000/' },
+      });
+      expect(r.reconcile?.endpoint).toBe('http://127.0.0.1:9000');
+    });
+
+    it('names what is missing or wrong', () => {
+      expect(errorOf({ auth: HMAC, reconcile: { ...base, credentials: { ak: 'AK' }, region: 'r' } }).message).toContain(
+        'reconcile.credentials.sk: is missing',
+      );
+      expect(errorOf({ auth: HMAC, reconcile: { ...base, projectId: '' } }).message).toContain('reconcile.projectId');
+      expect(errorOf({ auth: HMAC, reconcile: base }).message).toContain('reconcile.region');
+      expect(errorOf({ auth: HMAC, reconcile: { ...base, endpoint: 'live.example.com' } }).message).toContain(
+        'reconcile.endpoint',
+      );
+      const window = errorOf({ auth: HMAC, reconcile: { ...base, region: 'r', windowSeconds: 31 * 86_400 } });
+      expect(window.message).toContain('reconcile.windowSeconds: must be at most 2592000');
+      expect(errorOf({ auth: HMAC, reconcile: { ...base, region: 'r', intervalSeconds: -1 } }).message).toContain(
+        'reconcile.intervalSeconds',
+      );
+      expect(errorOf({ auth: HMAC, reconcile: { ...base, region: 'r', domains: [''] } }).message).toContain(
+        'reconcile.domains',
+      );
+    });
+
+    it('never puts the secret key in a message', () => {
+      const secret = 'SuperSecretKeyValue0123456789';
+      expect(
+        errorOf({ auth: HMAC, reconcile: { ...base, credentials: { ak: 'AK', sk: secret } } }).message,
+      ).not.toContain(secret);
+    });
+  });
 });

@@ -53,8 +53,66 @@ export interface RecordingCallbackModuleOptions {
   delivery?: RecordingDeliveryOptions;
   /** Stalled-task watchdog: a RECORDING task silent this long is flagged once. */
   watchdog?: RecordingWatchdogOptions;
+  /**
+   * Reconciliation against Huawei Live's recording listing, and the configuration check (doctor). Off
+   * unless given; needs `@huaweicloud/huaweicloud-sdk-core` and `uuid` installed.
+   */
+  reconcile?: RecordingReconcileOptions;
   /** Clock in milliseconds, for tests (default `Date.now`). */
   now?: () => number;
+}
+
+/**
+ * Reconciliation settings: the account that reads Huawei Live's listing (read-only Live permissions
+ * suffice), where, and how often.
+ *
+ * @example
+ * { credentials: { ak: process.env.HUAWEI_CLOUD_AK!, sk: process.env.HUAWEI_CLOUD_SK! },
+ *   projectId: process.env.HUAWEI_CLOUD_PROJECT_ID!, region: 'cn-north-4', intervalSeconds: 600 }
+ */
+export interface RecordingReconcileOptions {
+  /** Access key and secret key of an IAM user allowed to read Live (e.g. `Live ReadOnlyAccess`). */
+  credentials: { ak: string; sk: string };
+  /** The project id of the region (IAM "My Credentials" → Projects). */
+  projectId: string;
+  /** Region of the Live API, e.g. `cn-north-4` (endpoint `https://live.<region>.myhuaweicloud.com`). */
+  region?: string;
+  /** Full base URL of the Live API; wins over `region` (e.g. a proxy, or a fake API in tests). */
+  endpoint?: string;
+  /** How far back a periodic run looks, in seconds (default 21600 = 6 hours; at most 30 days). */
+  windowSeconds?: number;
+  /** Seconds between periodic runs (default 600; 0: only on demand). */
+  intervalSeconds?: number;
+  /** Ingest domains to list (one listing per domain); default: one listing over the whole project. */
+  domains?: string[];
+  /** The public URL Huawei should call (`notify_callback_url`), for the configuration check. */
+  callbackUrl?: string;
+  /** Run the configuration check at start-up and log its findings (default false). */
+  checkAtStartup?: boolean;
+  /** Timeout of one API request in milliseconds (default 10000). */
+  requestTimeoutMs?: number;
+  /** Start and end times within this many seconds make a listed file the same as a stored one (default 5). */
+  matchToleranceSeconds?: number;
+}
+
+/**
+ * Reconciliation settings after validation, with the endpoint worked out and defaults applied.
+ *
+ * @example
+ * options.reconcile?.endpoint; // 'https://live.cn-north-4.myhuaweicloud.com'
+ */
+export interface ResolvedReconcileOptions {
+  ak: string;
+  sk: string;
+  projectId: string;
+  endpoint: string;
+  windowSeconds: number;
+  intervalSeconds: number;
+  domains: string[];
+  callbackUrl: string | null;
+  checkAtStartup: boolean;
+  requestTimeoutMs: number;
+  matchToleranceSeconds: number;
 }
 
 /**
@@ -114,5 +172,7 @@ export interface ResolvedRecordingCallbackOptions {
   operationGuards: Array<Type<CanActivate> | CanActivate>;
   delivery: Required<RecordingDeliveryOptions>;
   watchdog: Required<RecordingWatchdogOptions>;
+  /** Null when reconciliation is not enabled. */
+  reconcile: ResolvedReconcileOptions | null;
   now: () => number;
 }

@@ -1,4 +1,5 @@
 import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
+import type { RecoveredFileContext, RecoveredFileRef } from './recording-events';
 
 /**
  * What a delivery needs besides the stored callback to rebuild its payloads on any instance, at any
@@ -12,6 +13,10 @@ export interface DeliveryContext {
   file: FileState | null;
   transition: TaskTransition | null;
   at: Date;
+  /** For a recovered file's delivery: the listing item and its key. */
+  recovered?: RecoveredFileContext;
+  /** For a RECORD_FILE_COMPLETE of a file reconciliation had already recovered. */
+  recoveredAs?: RecoveredFileRef | null;
 }
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
@@ -30,10 +35,15 @@ export function reviveContext(raw: unknown): DeliveryContext {
     file: FileState | null;
     transition: TaskTransition | null;
     at: string;
+    recovered?: RecoveredFileContext;
+    recoveredAs?: RecoveredFileRef | null;
   };
   const task = { ...value.task, lastEventAt: date(value.task.lastEventAt) } as TaskState;
   const file = value.file
     ? ({ ...value.file, startTime: date(value.file.startTime), endTime: date(value.file.endTime) } as FileState)
     : null;
-  return { task, file, transition: value.transition ?? null, at: date(value.at)! };
+  const revived: DeliveryContext = { task, file, transition: value.transition ?? null, at: date(value.at)! };
+  if (value.recovered) revived.recovered = value.recovered;
+  if (value.recoveredAs) revived.recoveredAs = value.recoveredAs;
+  return revived;
 }

@@ -9,11 +9,12 @@ import type { DeliveryStatus } from './delivery.entity';
 import { deliverySql } from './delivery.sql';
 import { DeliveryScheduler } from './delivery-scheduler';
 import { RecordingHandlerRegistry } from './recording-handler.registry';
-import { EVENT_NAME_BY_TYPE, RecordingEvents } from './recording-events';
+import { EVENT_NAME_BY_TYPE, RECOVERED_EVENT_TYPE, RecordingEvents } from './recording-events';
 import type { DeliveryRow } from './delivery.sql';
 
 /**
- * What {@link DeliveryOutbox.store} records: a callback (or, with `callbackId` null, a stall notice).
+ * What {@link DeliveryOutbox.store} records: a callback (or, with `callbackId` null, a stall notice or,
+ * with event type `RECOVERED`, a recovered file).
  *
  * @example
  * await outbox.store(em, { callbackId, taskId, eventType: 'RECORD_OVER', context });
@@ -100,7 +101,9 @@ export class DeliveryOutbox {
   }
 
   private eventsOf(d: NewDelivery): string[] {
-    if (d.callbackId === null) return [RecordingEvents.Stalled];
+    if (d.callbackId === null) {
+      return [d.eventType === RECOVERED_EVENT_TYPE ? RecordingEvents.FileRecovered : RecordingEvents.Stalled];
+    }
     return [
       EVENT_NAME_BY_TYPE[d.eventType as keyof typeof EVENT_NAME_BY_TYPE],
       ...(d.context.transition ? [RecordingEvents.StatusChanged] : []),

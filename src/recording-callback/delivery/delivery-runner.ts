@@ -15,7 +15,10 @@ import { RecordingHandlerRegistry } from './recording-handler.registry';
 import {
   DeliveryDeadEvent,
   EVENT_NAME_BY_TYPE,
+  RECOVERED_EVENT_TYPE,
+  RecordFileCompleteEvent,
   RecordingEvents,
+  RecordingFileRecoveredEvent,
   TaskStalledEvent,
   TaskStatusChangedEvent,
   createCallbackEvent,
@@ -97,16 +100,27 @@ export class DeliveryRunner {
 
   private async payloads(row: DeliveryRow, attempt: number): Promise<Array<[string, unknown]>> {
     const context = reviveContext(row.context);
+    if (row.callbackId === null && row.eventType === RECOVERED_EVENT_TYPE) {
+      if (!context.recovered || !context.file) throw new Error(`delivery ${row.id}: recovered file context missing`);
+      const { item, recoveryKey, synthetic, runId } = context.recovered;
+      const event = new RecordingFileRecoveredEvent(
+        context.task,
+        context.file,
+        item,
+        recoveryKey,
+        synthetic,
+        runId,
+        attempt,
+      );
+      return [[RecordingEvents.FileRecovered, event]];
+    }
     if (row.callbackId === null) {
       return [[RecordingEvents.Stalled, new TaskStalledEvent(row.taskId, context.task, context.at, attempt)]];
     }
     const dto = row.callback ?? (await this.loadCallback(row.callbackId));
-    const events: Array<[string, unknown]> = [
-      [
-        EVENT_NAME_BY_TYPE[dto.event_type],
-        createCallbackEvent(row.callbackId, dto, context.task, context.file, attempt),
-      ],
-    ];
+    const event = createCallbackEvent(row.callbackId, dto, context.task, context.file, attempt);
+    if (event instanceof RecordFileCompleteEvent) event.recovered = context.recoveredAs ?? null;
+    const events: Array<[string, unknown]> = [[EVENT_NAME_BY_TYPE[dto.event_type], event]];
     if (context.transition) {
       events.push([
         RecordingEvents.StatusChanged,

@@ -4,6 +4,7 @@ import { RecordNewFileStartDto } from '../protocol/dto/record-new-file-start.dto
 import { RecordOverDto } from '../protocol/dto/record-over.dto';
 import { RecordStartDto } from '../protocol/dto/record-start.dto';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import type { RecordContentItem } from '../protocol/live-api';
 import { RecordingEventType } from '../protocol/recording-event-type';
 import type { FileState, TaskState, TaskTransition } from '../tasks/task-state.reducer';
 
@@ -23,6 +24,8 @@ export const RecordingEvents = {
   StatusChanged: 'recording.status-changed',
   /** Emitted once when a RECORDING task has had no callback for the watchdog's time. */
   Stalled: 'recording.stalled',
+  /** Emitted once for each file reconciliation found in Huawei's listing but no callback reported. */
+  FileRecovered: 'recording.file.recovered',
   /** Emitted when a delivery used up its attempts; it can be replayed. */
   DeliveryDead: 'recording.delivery-dead',
 } as const;
@@ -77,9 +80,30 @@ export class RecordStartEvent extends RecordingCallbackEvent<RecordStartDto> {}
 export class RecordNewFileStartEvent extends RecordingCallbackEvent<RecordNewFileStartDto> {
   declare readonly file: FileState;
 }
-/** Payload of {@link RecordingEvents.FileComplete}. @example @OnEvent(RecordingEvents.FileComplete) on(e: RecordFileCompleteEvent) { e.file.downloadUrl; } */
+/**
+ * Payload of {@link RecordingEvents.FileComplete}. `recovered` is set when reconciliation already
+ * recovered this file (same download URL) and delivered it as {@link RecordingEvents.FileRecovered}:
+ * a handler that acted on the recovery can skip it.
+ *
+ * @example
+ * @OnEvent(RecordingEvents.FileComplete) on(e: RecordFileCompleteEvent) { if (!e.recovered) fetch(e.file.downloadUrl); }
+ */
 export class RecordFileCompleteEvent extends RecordingCallbackEvent<RecordFileCompleteDto> {
   declare readonly file: FileState;
+  /** The recovered file this callback reports again, or null. */
+  recovered: RecoveredFileRef | null = null;
+}
+
+/**
+ * A file stored by reconciliation, as a later RECORD_FILE_COMPLETE of the same file names it.
+ *
+ * @example
+ * { taskId: 'reconciled-3f…', jobId: 'reconciled-9a…', recoveryKey: '9a…' }
+ */
+export interface RecoveredFileRef {
+  taskId: string;
+  jobId: string;
+  recoveryKey: string;
 }
 /** Payload of {@link RecordingEvents.Over}. @example @OnEvent(RecordingEvents.Over) on(e: RecordOverEvent) {} */
 export class RecordOverEvent extends RecordingCallbackEvent<RecordOverDto> {}
@@ -138,6 +162,48 @@ export class TaskStalledEvent {
     readonly taskId: string,
     readonly task: TaskState,
     readonly stalledAt: Date,
+    readonly attempt: number = 1,
+  ) {}
+}
+
+/** The `event_type` of a recovered file's delivery (it has no callback). */
+export const RECOVERED_EVENT_TYPE = 'RECOVERED';
+
+/**
+ * What a recovered file's delivery keeps besides task and file: the listing item it came from.
+ *
+ * @example
+ * { item, recoveryKey: '9a…', runId: 3, synthetic: true }
+ */
+export interface RecoveredFileContext {
+  item: RecordContentItem;
+  recoveryKey: string;
+  runId: number;
+  /** True when no stored task matched, and `task` is the stream's synthetic `reconciled-…` task. */
+  synthetic: boolean;
+}
+
+/**
+ * Payload of {@link RecordingEvents.FileRecovered}: a file Huawei lists that no callback reported,
+ * now stored (with `source` `reconciled`) in `task`, delivered once like every other event. A
+ * RECORD_FILE_COMPLETE that arrives later for it carries `recovered` (see {@link RecordFileCompleteEvent}).
+ *
+ * @example
+ * @OnEvent(RecordingEvents.FileRecovered) on(e: RecordingFileRecoveredEvent) { fetch(e.file.downloadUrl); }
+ */
+export class RecordingFileRecoveredEvent {
+  constructor(
+    /** The task the file was stored in: a matching stored task, or the stream's synthetic task. */
+    readonly task: TaskState,
+    /** The stored file (status COMPLETE; its job id is made from the recovery key). */
+    readonly file: FileState,
+    /** Huawei's listing item, as listed. */
+    readonly item: RecordContentItem,
+    /** SHA-256 of the download URL (or OBS object): the same for a later callback of this file. */
+    readonly recoveryKey: string,
+    /** True when `task` is synthetic (no stored task matched). */
+    readonly synthetic: boolean,
+    readonly runId: number,
     readonly attempt: number = 1,
   ) {}
 }

@@ -7,6 +7,7 @@ import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
 import { readOnOwnConnection } from '../storage/connections';
 import { PING } from '../storage/statement';
 import { deliveryCountsByStatus } from '../delivery/delivery.sql';
+import { ReconcileRunEntity } from '../reconcile/reconcile-run.entity';
 
 /**
  * Thresholds of {@link RecordingHealthIndicator}.
@@ -24,6 +25,11 @@ export interface RecordingHealthOptions {
    * mean nobody streams, or that Huawei cannot reach you. Default: none, the age is only reported.
    */
   maxSilenceSeconds?: number;
+  /**
+   * Seconds since the last successful reconciliation run after which the check is `degraded` (still
+   * 200). Default: none, the age is only reported.
+   */
+  maxReconcileAgeSeconds?: number;
   /** How long the database may take to answer (default 3000 ms). */
   timeoutMs?: number;
   /** Clock in milliseconds, for tests (default `Date.now`). */
@@ -46,8 +52,8 @@ const OPEN = ['pending', 'failed'] as const;
  */
 @Injectable()
 export class RecordingHealthIndicator {
-  private readonly options: Required<Omit<RecordingHealthOptions, 'maxSilenceSeconds'>> &
-    Pick<RecordingHealthOptions, 'maxSilenceSeconds'>;
+  private readonly options: Required<Omit<RecordingHealthOptions, 'maxSilenceSeconds' | 'maxReconcileAgeSeconds'>> &
+    Pick<RecordingHealthOptions, 'maxSilenceSeconds' | 'maxReconcileAgeSeconds'>;
 
   constructor(
     private readonly indicator: HealthIndicatorService,
@@ -58,14 +64,15 @@ export class RecordingHealthIndicator {
       maxBacklog: options?.maxBacklog ?? 1000,
       maxDeadLetters: options?.maxDeadLetters ?? 100,
       maxSilenceSeconds: options?.maxSilenceSeconds,
+      maxReconcileAgeSeconds: options?.maxReconcileAgeSeconds,
       timeoutMs: options?.timeoutMs ?? 3000,
       now: options?.now ?? Date.now,
     };
   }
 
-  /** The three checks, for `HealthCheckService.check([...])`. */
+  /** The four checks, for `HealthCheckService.check([...])`. */
   checks(): HealthIndicatorFunction[] {
-    return [() => this.database(), () => this.deliveries(), () => this.lastCallback()];
+    return [() => this.database(), () => this.deliveries(), () => this.lastCallback(), () => this.lastReconcile()];
   }
 
   /**
@@ -135,6 +142,38 @@ export class RecordingHealthIndicator {
     };
     if (maxSilenceSeconds !== undefined && ageSeconds > maxSilenceSeconds) {
       return session.degraded({ ...data, message: `no callback for over ${maxSilenceSeconds} s` });
+    }
+    return session.up(data);
+  }
+
+  /**
+   * When the last reconciliation run succeeded and how many seconds ago (null before the first, or when
+   * reconciliation is not enabled); `degraded` past `maxReconcileAgeSeconds`.
+   *
+   * @example
+   * await indicator.lastReconcile(); // { recording_reconcile: { status: 'up', lastSuccessAt: '…', ageSeconds: 40, recovered: 0 } }
+   */
+  async lastReconcile(key = 'recording_reconcile'): Promise<HealthIndicatorResult> {
+    const session = this.indicator.check(key);
+    let last: ReconcileRunEntity | null;
+    try {
+      last = await readOnOwnConnection(this.dataSource, (em) =>
+        em.getRepository(ReconcileRunEntity).findOne({ where: { status: 'succeeded' }, order: { id: 'DESC' } }),
+      );
+    } catch (error) {
+      return session.down({ message: `cannot read the last reconciliation run: ${messageOf(error)}` });
+    }
+    const maxAgeSeconds = this.options.maxReconcileAgeSeconds ?? null;
+    if (!last?.finishedAt) return session.up({ lastSuccessAt: null, ageSeconds: null, recovered: null, maxAgeSeconds });
+    const ageSeconds = Math.max(0, Math.round((this.options.now() - last.finishedAt) / 1000));
+    const data = {
+      lastSuccessAt: new Date(last.finishedAt).toISOString(),
+      ageSeconds,
+      recovered: last.recovered,
+      maxAgeSeconds,
+    };
+    if (maxAgeSeconds !== null && ageSeconds > maxAgeSeconds) {
+      return session.degraded({ ...data, message: `no successful reconciliation for over ${maxAgeSeconds} s` });
     }
     return session.up(data);
   }

@@ -111,4 +111,25 @@ describe('RecordingMetrics', () => {
     expect(() => new RecordingMetrics({ registry: shared, prefix: 'app1_' })).toThrow(/already been registered/);
     expect(new RecordingMetrics().registry).not.toBe(new RecordingMetrics().registry);
   });
+
+  it('counts reconciliation runs and files, keeps the last success and the stalled tasks, and skips dry runs', async () => {
+    const m = new RecordingMetrics();
+    const run = { listed: 10, matched: 7, recovered: 3, stalled: 2, errors: [], durationMs: 5 };
+    m.onReconcile({ ...run, outcome: 'succeeded', dryRun: false, finishedAt: 1_700_000_000_000 });
+    m.onReconcile({ ...run, outcome: 'failed', dryRun: false, finishedAt: 1_700_000_100_000, stalled: 9 });
+    m.onReconcile({ ...run, outcome: 'succeeded', dryRun: true, finishedAt: 1_700_000_200_000 });
+    expect(await values(m.registry, 'recording_reconcile_runs_total')).toEqual([
+      { labels: { outcome: 'succeeded' }, value: 1 },
+      { labels: { outcome: 'failed' }, value: 1 },
+    ]);
+    expect(await values(m.registry, 'recording_reconcile_files_total')).toEqual([
+      { labels: { result: 'listed' }, value: 20 },
+      { labels: { result: 'matched' }, value: 14 },
+      { labels: { result: 'recovered' }, value: 6 },
+    ]);
+    expect(await values(m.registry, 'recording_reconcile_last_success_timestamp_seconds')).toEqual([
+      { labels: {}, value: 1_700_000_000 },
+    ]);
+    expect(await values(m.registry, 'recording_reconcile_stalled_tasks')).toEqual([{ labels: {}, value: 2 }]);
+  });
 });

@@ -1,6 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RECORDING_EVENT_TYPES } from '../protocol/recording-event-type';
-import type { CallbackOutcome, DeliveryOutcome, RecordingTelemetryListener } from '../telemetry/recording-telemetry';
+import type {
+  CallbackOutcome,
+  DeliveryOutcome,
+  ReconcileOutcome,
+  RecordingTelemetryListener,
+} from '../telemetry/recording-telemetry';
 
 /**
  * Settings of {@link RecordingMetrics}.
@@ -31,7 +36,7 @@ export interface DeliveryBacklog {
   dead: number;
 }
 
-const KNOWN_EVENTS = new Set<string>([...RECORDING_EVENT_TYPES, 'STALLED']);
+const KNOWN_EVENTS = new Set<string>([...RECORDING_EVENT_TYPES, 'STALLED', 'RECOVERED']);
 const MAX_VERIFIED_DOMAINS = 1000;
 
 /** What an ingest domain can look like: letters, digits, dots, hyphens (and an optional port). */
@@ -48,6 +53,9 @@ const HOST_NAME = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
  * - `recording_delivery_attempts_total{event_type, outcome}`: handler deliveries (delivered, failed, dead)
  * - `recording_delivery_failures_total{event_type}`: attempts that failed (retried or dead-lettered)
  * - `recording_delivery_backlog`, `recording_delivery_dead_letters`: read from the database at scrape time
+ * - `recording_reconcile_runs_total{outcome}`, `recording_reconcile_files_total{result}` (listed, matched,
+ *   recovered), `recording_reconcile_last_success_timestamp_seconds`, `recording_reconcile_stalled_tasks`:
+ *   reconciliation runs of this instance (dry runs are not counted)
  *
  * @example
  * const metrics = new RecordingMetrics();
@@ -62,6 +70,10 @@ export class RecordingMetrics implements RecordingTelemetryListener {
   private readonly latency: Histogram<'result'>;
   private readonly deliveryAttempts: Counter<'event_type' | 'outcome'>;
   private readonly deliveryFailures: Counter<'event_type'>;
+  private readonly reconcileRuns: Counter<'outcome'>;
+  private readonly reconcileFiles: Counter<'result'>;
+  private readonly reconcileLastSuccess: Gauge;
+  private readonly reconcileStalled: Gauge;
   private readonly verifiedDomains = new Set<string>();
   private readonly unverifiedDomains = new Set<string>();
   private readonly maxUnverifiedDomains: number;
@@ -103,6 +115,28 @@ export class RecordingMetrics implements RecordingTelemetryListener {
       name: `${prefix}delivery_failures_total`,
       help: 'Delivery attempts in which a handler failed (to be retried, or dead-lettered), by event type',
       labelNames: ['event_type'],
+      registers,
+    });
+    this.reconcileRuns = new Counter({
+      name: `${prefix}reconcile_runs_total`,
+      help: "Reconciliation runs against Huawei Live's recording listing, by outcome (succeeded, failed)",
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.reconcileFiles = new Counter({
+      name: `${prefix}reconcile_files_total`,
+      help: 'Files seen by reconciliation runs, by result (listed, matched, recovered)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reconcileLastSuccess = new Gauge({
+      name: `${prefix}reconcile_last_success_timestamp_seconds`,
+      help: 'When the last successful reconciliation run of this instance finished (Unix time)',
+      registers,
+    });
+    this.reconcileStalled = new Gauge({
+      name: `${prefix}reconcile_stalled_tasks`,
+      help: 'RECORDING tasks the last reconciliation run found stalled or long past their last listed file',
       registers,
     });
     // Gauges read at scrape time; one database read serves both.
@@ -157,6 +191,17 @@ export class RecordingMetrics implements RecordingTelemetryListener {
     const eventType = this.eventLabel(outcome.eventType);
     this.deliveryAttempts.inc({ event_type: eventType, outcome: outcome.outcome });
     if (outcome.outcome !== 'delivered') this.deliveryFailures.inc({ event_type: eventType });
+  }
+
+  onReconcile(outcome: ReconcileOutcome): void {
+    if (outcome.dryRun) return;
+    this.reconcileRuns.inc({ outcome: outcome.outcome });
+    for (const result of ['listed', 'matched', 'recovered'] as const)
+      this.reconcileFiles.inc({ result }, outcome[result]);
+    if (outcome.outcome === 'succeeded') {
+      this.reconcileLastSuccess.set(outcome.finishedAt / 1000);
+      this.reconcileStalled.set(outcome.stalled);
+    }
   }
 
   private readBacklog(): Promise<DeliveryBacklog | undefined> {

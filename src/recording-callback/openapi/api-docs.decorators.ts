@@ -14,6 +14,7 @@ import {
   ValidationErrorAnswer,
 } from './api-models';
 import { CALLBACK_EXAMPLES } from './callback-examples';
+import { ReconcileRequestBody, ReconcileSummaryAnswer } from './reconcile-models';
 
 // OpenAPI documentation of the module's routes, as composite decorators so that the controllers carry
 // one line each. Read by @nestjs/swagger's SwaggerModule.createDocument in the app; each is built from
@@ -165,6 +166,30 @@ export function ApiReplayDelivery(): MethodDecorator {
         description: 'No `operationGuards` (nor `queryGuards`) configured: replay is never open, or a guard refused',
       }),
       s.ApiNotFoundResponse({ type: ErrorAnswer, description: 'No such delivery' }),
+    ),
+  );
+}
+
+/** Method decorator of `POST <callbackPath>/reconcile`. */
+export function ApiReconcile(): MethodDecorator {
+  return withSwagger((s) =>
+    applyDecorators(
+      s.ApiTags('Recording deliveries'),
+      s.ApiOperation({
+        summary: "Reconcile stored files with Huawei Live's recording listing",
+        description:
+          'Runs one window now and answers its summary once it is done. Files Huawei lists and the database ' +
+          'lacks are stored and delivered as `recording.file.recovered`.',
+      }),
+      s.ApiBody({ type: ReconcileRequestBody, required: false }),
+      s.ApiOkResponse({ type: ReconcileSummaryAnswer }),
+      s.ApiBadRequestResponse({ type: ValidationErrorAnswer, description: 'Invalid or unknown fields' }),
+      s.ApiForbiddenResponse({
+        type: ErrorAnswer,
+        description: 'No `operationGuards` (nor `queryGuards`) configured, or a guard refused',
+      }),
+      s.ApiNotFoundResponse({ type: ErrorAnswer, description: 'Reconciliation is not enabled' }),
+      s.ApiConflictResponse({ type: ErrorAnswer, description: 'Another run (on any instance) holds the window' }),
     ),
   );
 }

@@ -13,3 +13,4 @@ export * from './dto/recording-callback.dto';
 export * from './dedupe-key';
 export * from './storable-text';
 export * from './json-depth';
+export * from './live-api';

@@ -50,6 +50,14 @@ export class RecordingFileEntity {
   @Column({ type: 'integer', nullable: true })
   height: number | null;
 
+  /** `callback` for files a callback reported, `reconciled` for files recovered from Huawei's listing. */
+  @Column({ type: 'varchar', length: 16, default: 'callback' })
+  source: 'callback' | 'reconciled';
+
+  /** For recovered files: SHA-256 of the download URL (or OBS object), unique; null otherwise. */
+  @Column({ name: 'recovery_key', type: 'varchar', length: 64, nullable: true })
+  recoveryKey: string | null;
+
   @Column({ name: 'created_at', type: Date })
   createdAt: Date;
 

@@ -9,8 +9,8 @@ import type { FileState, TaskState, TaskTransition } from './task-state.reducer'
 /** A datetime parameter in the dialect's form (see `SqlDialect.time`). */
 type Time = Date | string | null;
 
-/** Task columns under the names of {@link TaskState}'s fields (double-quoted aliases work on both databases). */
-const TASK_COLUMNS = `task_id AS "taskId", project_id AS "projectId", publish_domain AS "publishDomain", app, stream,
+/** Task columns under the names of {@link TaskState}'s fields (double-quoted aliases work on both databases); also read by reconcile/. */
+export const TASK_COLUMNS = `task_id AS "taskId", project_id AS "projectId", publish_domain AS "publishDomain", app, stream,
   record_format AS "recordFormat", status, error_message AS "errorMessage", last_event_type AS "lastEventType",
   last_event_at AS "lastEventAt"`;
 
@@ -102,6 +102,14 @@ export const taskSql = {
          width, height, updated_at, created_at, task_id, job_id, record_format)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [...values, times.at, taskId, file.jobId, file.recordFormat],
+    );
+  },
+
+  /** The file reconciliation recovered under this recovery key (see `recoveryKeyOf`), if any. */
+  recoveredFile(recoveryKey: string): Statement {
+    return statement(
+      `SELECT task_id AS "taskId", job_id AS "jobId" FROM recording_files WHERE recovery_key = ? AND source = 'reconciled'`,
+      [recoveryKey],
     );
   },
 

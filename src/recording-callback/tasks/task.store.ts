@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
+import { recoveryKeyOf } from '../protocol/live-api';
+import { RecordingEventType } from '../protocol/recording-event-type';
+import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
+import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import type { RecordingTaskEntity } from './recording-task.entity';
 import { fileKeyOf, reduceFile, reduceTask } from './task-state.reducer';
 import type { FileState, TaskState, TaskTransition } from './task-state.reducer';
@@ -65,6 +69,8 @@ export interface AppliedCallback {
   task: TaskState;
   file: FileState | null;
   transition: TaskTransition | null;
+  /** For a RECORD_FILE_COMPLETE: the file reconciliation already recovered under the same download URL. */
+  recoveredAs?: { taskId: string; jobId: string; recoveryKey: string } | null;
 }
 
 /**
@@ -78,7 +84,10 @@ export interface AppliedCallback {
  */
 @Injectable()
 export class TaskStore {
-  constructor(private readonly db: DatabaseGateway) {}
+  constructor(
+    private readonly db: DatabaseGateway,
+    @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
+  ) {}
 
   /**
    * Creates the task of a callback if missing and locks it, so every callback of a task is applied one
@@ -111,6 +120,17 @@ export class TaskStore {
     await this.db.query(em, taskSql.update(task, time(task.lastEventAt), at));
     const file = await this.applyFile(em, callback, at);
     if (transition) await this.db.query(em, taskSql.insertTransition(task.taskId, transition, callbackId, at));
+    // Only apps that reconcile can hold recovered files: the others pay no lookup.
+    if (this.options.reconcile && callback.event_type === RecordingEventType.FileComplete) {
+      const key = recoveryKeyOf(callback);
+      const [hit] = key ? await this.db.query<{ taskId: string; jobId: string }>(em, taskSql.recoveredFile(key)) : [];
+      return {
+        task,
+        file,
+        transition,
+        recoveredAs: hit ? { taskId: hit.taskId, jobId: hit.jobId, recoveryKey: key! } : null,
+      };
+    }
     return { task, file, transition };
   }
 

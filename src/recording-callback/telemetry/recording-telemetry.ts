@@ -41,6 +41,25 @@ export interface DeliveryOutcome {
 }
 
 /**
+ * What one reconciliation run came to (see `ReconcileService.run`).
+ *
+ * @example
+ * { outcome: 'succeeded', dryRun: false, listed: 12, matched: 9, recovered: 3, stalled: 0, errors: [], finishedAt, durationMs: 840 }
+ */
+export interface ReconcileOutcome {
+  outcome: 'succeeded' | 'failed';
+  dryRun: boolean;
+  listed: number;
+  matched: number;
+  recovered: number;
+  stalled: number;
+  errors: string[];
+  /** Epoch milliseconds. */
+  finishedAt: number;
+  durationMs: number;
+}
+
+/**
  * Receives the module's outcomes, e.g. to count them as metrics. Methods must not throw or block.
  *
  * @example
@@ -49,6 +68,7 @@ export interface DeliveryOutcome {
 export interface RecordingTelemetryListener {
   onCallback?(outcome: CallbackOutcome): void;
   onDelivery?(outcome: DeliveryOutcome): void;
+  onReconcile?(outcome: ReconcileOutcome): void;
 }
 
 /**
@@ -83,6 +103,21 @@ export class RecordingTelemetry {
 
   delivery(outcome: DeliveryOutcome): void {
     for (const l of this.listeners) this.safely(() => l.onDelivery?.(outcome));
+  }
+
+  /** One log line per reconciliation run, and the outcome to the listeners. */
+  reconcile(outcome: ReconcileOutcome): void {
+    const { errors, ...rest } = outcome;
+    const line = logLine({
+      msg: 'recording reconciliation',
+      ...rest,
+      errors: errors.slice(0, 5),
+      durationMs: Math.round(outcome.durationMs),
+    });
+    if (outcome.outcome === 'failed') this.logger.error(line);
+    else if (outcome.recovered > 0 || errors.length > 0) this.logger.warn(line);
+    else this.logger.log(line);
+    for (const l of this.listeners) this.safely(() => l.onReconcile?.(outcome));
   }
 
   private safely(fn: () => void): void {
