@@ -121,15 +121,16 @@ export async function runToExit(
 }
 
 /**
- * The complete lines of a host event log (a line is written with one append, so a killed process
- * leaves no partial line; a partial one would fail JSON.parse loudly).
+ * The complete lines of a host event log. A line is written with one append, so a killed process
+ * leaves no partial line; but a read that overlaps another process's append can see the start of a
+ * line whose end is not written yet, so the text after the last newline is left for the next read.
+ * A partial line anywhere else would fail JSON.parse loudly.
  */
 export function readHostLog(path: string): HostLogLine[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as HostLogLine);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter(Boolean).map((line) => JSON.parse(line) as HostLogLine);
 }
 
 /**
