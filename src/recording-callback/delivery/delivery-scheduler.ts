@@ -66,7 +66,12 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
 
   /** True when this instance runs as many task loops as it should hold in memory. */
   saturated(): boolean {
-    return this.draining.size >= this.options.delivery.concurrency * 4;
+    return this.room() === 0;
+  }
+
+  /** How many more task loops this instance may start before it holds as many as it should. */
+  room(): number {
+    return Math.max(0, this.options.delivery.concurrency * 4 - this.draining.size);
   }
 
   onApplicationBootstrap(): void {

@@ -59,6 +59,22 @@ const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
   )
   .join(', ');
 
+/** A delivery row to insert (`now` in epoch ms, `context` as JSON text). */
+export interface NewDeliveryRow {
+  callbackId: number | null;
+  taskId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  now: number;
+  context: string;
+}
+
+/** A lease to take on a new delivery (see {@link deliverySql.insert}). */
+export interface DeliveryClaim {
+  owner: string;
+  leaseUntil: number;
+}
+
 /**
  * The statements of the `recording_deliveries` table. Times are epoch milliseconds; `?` placeholders.
  *
@@ -67,36 +83,38 @@ const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
  */
 export const deliverySql = {
   /**
-   * A new delivery, returning `id, lease_owner`. With `claim`, it is leased to `claim.owner` in the
-   * same statement when no other delivery of its task is open.
+   * A new delivery, returning `id, lease_owner, callback_id`. With `claim`, it is leased to
+   * `claim.owner` in the same statement when no other delivery of its task is open.
    */
-  insert(
-    d: {
-      callbackId: number | null;
-      taskId: string;
-      eventType: string;
-      status: DeliveryStatus;
-      now: number;
-      context: string;
-    },
-    claim?: { owner: string; leaseUntil: number },
-  ): Statement {
+  insert(d: NewDeliveryRow, claim?: DeliveryClaim): Statement {
+    return deliverySql.insertMany([{ ...d, claim }]);
+  },
+
+  /**
+   * New deliveries in one statement, in order (so ids rise in that order), returning `id, lease_owner,
+   * callback_id` of each. The claim check sees only deliveries stored before the statement, so give a
+   * `claim` to at most one delivery per task.
+   */
+  insertMany(list: Array<NewDeliveryRow & { claim?: DeliveryClaim }>): Statement {
+    const rows = list.map(
+      (d) => `(?, ?, ?, ?, 0, ?, ${d.claim ? CLAIM_IF_NONE_OPEN : 'NULL, NULL'}, NULL, '[]', ?, ?, ?)`,
+    );
     return statement(
       `INSERT INTO recording_deliveries (callback_id, task_id, event_type, status, attempts, next_attempt_at, lease_owner,
          lease_until, last_error, succeeded_handlers, context, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 0, ?, ${claim ? CLAIM_IF_NONE_OPEN : 'NULL, NULL'}, NULL, '[]', ?, ?, ?)
-       RETURNING id, lease_owner`,
-      [
+       VALUES ${rows.join(', ')}
+       RETURNING id, lease_owner, callback_id`,
+      list.flatMap((d) => [
         d.callbackId,
         d.taskId,
         d.eventType,
         d.status,
         d.now,
-        ...(claim ? [d.taskId, claim.owner, d.taskId, claim.leaseUntil] : []),
+        ...(d.claim ? [d.taskId, d.claim.owner, d.taskId, d.claim.leaseUntil] : []),
         d.context,
         d.now,
         d.now,
-      ],
+      ]),
     );
   },
 

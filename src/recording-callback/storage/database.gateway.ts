@@ -8,6 +8,14 @@ import type { SqlDialect } from './sql-dialect';
 import { SqliteGroupCommit } from './sqlite-group-commit';
 import type { Statement } from './statement';
 import { classifyStorageError } from './storage.errors';
+import { TransactionBatcher } from './transaction-batcher';
+import type { BatchLimits, BatchWork } from './transaction-batcher';
+
+/**
+ * Submits items to a group commit of one kind of work (see {@link DatabaseGateway.batcher}); resolves
+ * with the item's result after the commit, or rejects with a typed storage error.
+ */
+export type Batched<I, R> = (item: I) => Promise<R>;
 
 /** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
 async function typed<T>(work: Promise<T>): Promise<T> {
@@ -57,6 +65,26 @@ export class DatabaseGateway {
    */
   transaction<T>(work: Work<T>): Promise<T> {
     return typed(this.commits ? this.commits.run(work) : onOwnConnection(this.dataSource, work, true));
+  }
+
+  /**
+   * Group commit for one kind of work: items submitted within the same event-loop turns are stored by
+   * one call of `work` in one transaction, answered after its commit (see {@link TransactionBatcher}).
+   * On PostgreSQL up to `limits.concurrency` batches run at once, each on a pooled connection of its
+   * own; `work` must then lock rows in one order (e.g. sorted keys) so that concurrent batches, of this
+   * instance or another, never deadlock. On SQLite each batch is one work of the shared group commit.
+   *
+   * @example
+   * const store = db.batcher((em, items) => storeAll(em, items), { maxSize: 128, maxWaitMs: 2, concurrency: 4 });
+   * const result = await store(item);
+   */
+  batcher<I, R>(work: BatchWork<I, R>, limits: BatchLimits): Batched<I, R> {
+    const commits = this.commits;
+    const run = commits
+      ? <T>(w: Work<T>) => commits.run(w)
+      : <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, true);
+    const batcher = new TransactionBatcher(run, work, limits);
+    return (item) => typed(batcher.submit(item));
   }
 
   /**
