@@ -16,7 +16,7 @@ import { startTestApp } from './support/test-module';
  */
 describe('ingest batches on three instances sharing tasks (PostgreSQL): no deadlock', () => {
   let db: TestDatabase;
-  let apps: NestExpressApplication[] = [];
+  const apps: NestExpressApplication[] = [];
   let urls: string[];
   let dataSource: DataSource;
 
