@@ -149,9 +149,16 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
         }
         state.again = false;
         state.idle = false;
-        const row = state.claimed.shift() ?? (await this.slots.use(() => this.claim(taskId)));
+        const handedOver = state.claimed.shift();
+        const row = handedOver ?? (await this.slots.use(() => this.claim(taskId)));
         if (row) await this.slots.use(() => this.runner.run(row, this.instanceId));
         else state.idle = true;
+        // A delivery claimed at ingest was the task's only open one. Unless a callback of the task arrived
+        // since (a kick) the loop ends without the claim that would find nothing (a transaction of four
+        // round trips); what another instance stored meanwhile, or a retry, the poll takes.
+        if (handedOver && !state.again && !state.claimed.length && this.options.delivery.pollIntervalMs > 0) {
+          state.idle = true;
+        }
       }
     } catch (e) {
       this.draining.delete(taskId);
