@@ -1,10 +1,7 @@
-import { In } from 'typeorm';
-import type { EntityManager } from 'typeorm';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import type { SqlDialect } from '../storage/sql-dialect';
 import { placeholders, statement } from '../storage/statement';
 import type { Statement } from '../storage/statement';
-import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 
 /**
@@ -67,6 +64,16 @@ export interface NewDeliveryRow {
   status: DeliveryStatus;
   now: number;
   context: string;
+}
+
+/** The outcome of one attempt, as {@link deliverySql.finish} records it (times in epoch ms). */
+export interface DeliveryOutcomeRow {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  succeeded: string[];
+  now: number;
 }
 
 /** A lease to take on a new delivery (see {@link deliverySql.insert}). */
@@ -150,23 +157,32 @@ export const deliverySql = {
   },
 
   /** Records an attempt's outcome and frees the lease, only while `owner` still holds it; returns `id`. */
-  finish(
-    id: number,
-    owner: string,
-    o: {
-      status: DeliveryStatus;
-      attempts: number;
-      nextAttemptAt: number;
-      lastError: string | null;
-      succeeded: string[];
-      now: number;
-    },
-  ): Statement {
+  finish(id: number, owner: string, o: DeliveryOutcomeRow): Statement {
+    return deliverySql.finishMany([{ ...o, id, owner }]);
+  },
+
+  /**
+   * Records the outcomes of several deliveries in one statement, each only while its `owner` still holds
+   * its lease; returns the `id` of each delivery updated. Each column takes its row's value through
+   * `CASE id WHEN … ELSE column END`, so each value gets the column's type on both databases.
+   */
+  finishMany(list: Array<DeliveryOutcomeRow & { id: number; owner: string }>): Statement {
+    const set = (column: string, value: (o: (typeof list)[number]) => unknown) => ({
+      sql: `${column} = CASE id ${list.map(() => 'WHEN ? THEN ?').join(' ')} ELSE ${column} END`,
+      params: list.flatMap((o) => [o.id, value(o)]),
+    });
+    const columns = [
+      set('status', (o) => o.status),
+      set('attempts', (o) => o.attempts),
+      set('next_attempt_at', (o) => o.nextAttemptAt),
+      set('last_error', (o) => o.lastError),
+      set('succeeded_handlers', (o) => JSON.stringify(o.succeeded)),
+      set('updated_at', (o) => o.now),
+    ];
     return statement(
-      `UPDATE recording_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
-         succeeded_handlers = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-       WHERE id = ? AND lease_owner = ? RETURNING id`,
-      [o.status, o.attempts, o.nextAttemptAt, o.lastError, JSON.stringify(o.succeeded), o.now, id, owner],
+      `UPDATE recording_deliveries SET ${columns.map((c) => c.sql).join(', ')}, lease_owner = NULL, lease_until = NULL
+       WHERE ${list.map(() => '(id = ? AND lease_owner = ?)').join(' OR ')} RETURNING id`,
+      [...columns.flatMap((c) => c.params), ...list.flatMap((o) => [o.id, o.owner])],
     );
   },
 
@@ -225,41 +241,3 @@ export const deliverySql = {
     );
   },
 };
-
-/**
- * One page of deliveries, newest first (keyset by id, before `cursor` when given); at most `take` rows.
- *
- * @example
- * const rows = await deliveryPage(em, { status: 'dead' }, 51);
- */
-export function deliveryPage(
-  em: EntityManager,
-  filter: { status?: DeliveryStatus; taskId?: string; cursor?: number },
-  take: number,
-): Promise<DeliveryEntity[]> {
-  const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
-  if (filter.status) qb.andWhere('d.status = :status', { status: filter.status });
-  if (filter.taskId) qb.andWhere('d.task_id = :taskId', { taskId: filter.taskId });
-  if (filter.cursor !== undefined) qb.andWhere('d.id < :cursor', { cursor: filter.cursor });
-  return qb.orderBy('d.id', 'DESC').limit(take).getMany();
-}
-
-/**
- * How many deliveries have each of `statuses` (statuses with none are left out).
- *
- * @example
- * await deliveryCountsByStatus(em, ['pending', 'failed', 'dead']); // [{ status: 'dead', n: 2 }]
- */
-export function deliveryCountsByStatus(
-  em: EntityManager,
-  statuses: readonly DeliveryStatus[],
-): Promise<Array<{ status: DeliveryStatus; n: number | string }>> {
-  return em
-    .getRepository(DeliveryEntity)
-    .createQueryBuilder('d')
-    .select('d.status', 'status')
-    .addSelect('COUNT(*)', 'n')
-    .where({ status: In([...statuses]) })
-    .groupBy('d.status')
-    .getRawMany();
-}

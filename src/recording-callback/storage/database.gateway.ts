@@ -73,16 +73,20 @@ export class DatabaseGateway {
    * On PostgreSQL up to `limits.concurrency` batches run at once, each on a pooled connection of its
    * own; `work` must then lock rows in one order (e.g. sorted keys) so that concurrent batches, of this
    * instance or another, never deadlock. On SQLite each batch is one work of the shared group commit.
+   * With `oneStatement`, `work` runs exactly one statement, and on PostgreSQL runs in autocommit.
    *
    * @example
    * const store = db.batcher((em, items) => storeAll(em, items), { maxSize: 128, maxWaitMs: 2, concurrency: 4 });
    * const result = await store(item);
    */
-  batcher<I, R>(work: BatchWork<I, R>, limits: BatchLimits): Batched<I, R> {
+  batcher<I, R>(work: BatchWork<I, R>, limits: BatchLimits, how: { oneStatement?: boolean } = {}): Batched<I, R> {
     const commits = this.commits;
+    // A work of one statement is atomic on its own: on PostgreSQL it runs in autocommit, without the two
+    // round trips of BEGIN and COMMIT.
+    const transactional = !how.oneStatement;
     const run = commits
       ? <T>(w: Work<T>) => commits.run(w)
-      : <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, true);
+      : <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, transactional);
     const batcher = new TransactionBatcher(run, work, limits);
     return (item) => typed(batcher.submit(item));
   }
