@@ -60,9 +60,10 @@ export interface RecordingCallbackModuleOptions {
 }
 
 /**
- * Group commit of incoming callbacks. Callbacks that arrive within the same few event-loop turns are
- * stored in one transaction (a fixed number of statements per batch) and each is answered after that
- * commit; a callback that fails is retried alone, so it never fails the others.
+ * Group commit of incoming callbacks on PostgreSQL. Callbacks that arrive within the same few event-loop
+ * turns are stored in one transaction (a fixed number of statements per batch) and each is answered
+ * after that commit; a callback that fails is retried alone, so it never fails the others. (On SQLite
+ * the module's group commit shares transactions by itself, and these options have no effect.)
  *
  * @example
  * { batchSize: 128, batchWaitMs: 4, concurrency: 4 }
@@ -74,8 +75,7 @@ export interface RecordingIngestOptions {
   batchWaitMs?: number;
   /**
    * Transactions of callbacks in flight at once, each on a pooled connection of its own (default 4;
-   * PostgreSQL; keep it below the pool size, which deliveries and queries share). On SQLite batches
-   * share its one connection anyway.
+   * keep it below the pool size, which deliveries and queries share).
    */
   concurrency?: number;
 }

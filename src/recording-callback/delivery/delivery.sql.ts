@@ -48,11 +48,16 @@ export type ReplayableStatus = Exclude<DeliveryStatus, 'pending'>;
 
 const OPEN = `status IN ('pending', 'failed')`;
 
-/** lease_owner and lease_until of a new delivery: the given lease, unless the task has an open delivery. */
+/**
+ * lease_owner and lease_until of a new delivery: the given lease, unless none is given (NULL) or the task
+ * has an open delivery. One text whether a row claims or not, so a multi-row insert has one text per row
+ * count (SQLite caches prepared statements by text).
+ */
 const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
   .map(
     (value) =>
-      `CASE WHEN EXISTS (SELECT 1 FROM recording_deliveries WHERE task_id = ? AND ${OPEN}) THEN NULL ELSE ${value} END`,
+      `CASE WHEN ${value} IS NULL THEN NULL
+         WHEN EXISTS (SELECT 1 FROM recording_deliveries WHERE task_id = ? AND ${OPEN}) THEN NULL ELSE ${value} END`,
   )
   .join(', ');
 
@@ -103,9 +108,7 @@ export const deliverySql = {
    * `claim` to at most one delivery per task.
    */
   insertMany(list: Array<NewDeliveryRow & { claim?: DeliveryClaim }>): Statement {
-    const rows = list.map(
-      (d) => `(?, ?, ?, ?, 0, ?, ${d.claim ? CLAIM_IF_NONE_OPEN : 'NULL, NULL'}, NULL, '[]', ?, ?, ?)`,
-    );
+    const rows = list.map(() => `(?, ?, ?, ?, 0, ?, ${CLAIM_IF_NONE_OPEN}, NULL, '[]', ?, ?, ?)`);
     return statement(
       `INSERT INTO recording_deliveries (callback_id, task_id, event_type, status, attempts, next_attempt_at, lease_owner,
          lease_until, last_error, succeeded_handlers, context, created_at, updated_at)
@@ -117,7 +120,8 @@ export const deliverySql = {
         d.eventType,
         d.status,
         d.now,
-        ...(d.claim ? [d.taskId, d.claim.owner, d.taskId, d.claim.leaseUntil] : []),
+        ...[d.claim?.owner ?? null, d.taskId, d.claim?.owner ?? null],
+        ...[d.claim?.leaseUntil ?? null, d.taskId, d.claim?.leaseUntil ?? null],
         d.context,
         d.now,
         d.now,
