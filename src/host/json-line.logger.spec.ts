@@ -13,7 +13,7 @@ describe('JsonLineLogger', () => {
     const out = sink();
     const logger = new JsonLineLogger(out);
     logger.log('first', 'RecordingCallback');
-    logger.warn('second', 'RecordingCallback');
+    logger.log('second', 'RecordingCallback');
     expect(out.writes).toEqual([]);
     await nextTurn();
     expect(out.writes).toHaveLength(1);
@@ -21,9 +21,23 @@ describe('JsonLineLogger', () => {
     expect(lines.pop()).toBe('');
     expect(lines.map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({ level: 'log', context: 'RecordingCallback', message: 'first', pid: process.pid }),
-      expect.objectContaining({ level: 'warn', context: 'RecordingCallback', message: 'second' }),
+      expect.objectContaining({ level: 'log', context: 'RecordingCallback', message: 'second' }),
     ]);
     expect(Number.isNaN(Date.parse(JSON.parse(lines[0]).time))).toBe(false);
+  });
+
+  it('writes a warning at once, with what was buffered before it', () => {
+    const out = sink();
+    const logger = new JsonLineLogger(out);
+    logger.log('before', 'App');
+    logger.warn('careful', 'App');
+    expect(out.writes).toHaveLength(1);
+    expect(
+      out.writes[0]
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).level),
+    ).toEqual(['log', 'warn']);
   });
 
   it('writes an error at once, with what was buffered before it and its stack', () => {

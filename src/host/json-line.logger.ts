@@ -10,12 +10,14 @@ export interface LineSink {
 const MAX_BUFFERED = 512;
 
 /**
- * The host app's JSON logger: one JSON object per line (escaped as the module's own lines are) (`level`, `time`, `pid`, `context`, `message`,
- * and `stack` for errors), with the fields Nest's `ConsoleLogger` writes in json mode. Unlike it, lines
+ * The host app's JSON logger: one JSON object per line, escaped as the module's own lines are (`level`,
+ * `time`, `pid`, `context`, `message`, and `stack` for errors), with the fields Nest's `ConsoleLogger` writes in json mode. Unlike it, lines
  * logged within one event-loop turn are written with one `write` after the turn (a file or pipe write
  * blocks the event loop on Linux), instead of one blocking write per line: under load the per-callback
- * line then costs a string, not a system call. Errors and fatal entries, and the buffer on exit, are
- * written at once, so the last lines before a crash are not lost.
+ * line then costs a string, not a system call. Warnings, errors and fatal entries are written at once
+ * (with what was buffered before them), and so is the buffer on a normal exit. Lines of the last turn
+ * before a SIGKILL, or before Nest re-raises a termination signal, can be lost: at most one turn's `log`
+ * lines. Everything goes to one stream (stdout by default), errors included.
  *
  * @example
  * NestFactory.create(AppModule, { logger: new JsonLineLogger(process.stdout) });
@@ -34,6 +36,7 @@ export class JsonLineLogger implements LoggerService {
   }
   warn(message: unknown, ...rest: unknown[]): void {
     this.entry('warn', message, rest);
+    this.flush();
   }
   debug(message: unknown, ...rest: unknown[]): void {
     this.entry('debug', message, rest);

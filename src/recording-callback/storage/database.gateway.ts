@@ -7,7 +7,7 @@ import { dialectOf } from './sql-dialect';
 import type { SqlDialect } from './sql-dialect';
 import { SqliteGroupCommit } from './sqlite-group-commit';
 import type { Statement } from './statement';
-import { classifyStorageError } from './storage.errors';
+import { StorageUnavailableError, classifyStorageError } from './storage.errors';
 import { TransactionBatcher } from './transaction-batcher';
 import type { BatchLimits, BatchWork } from './transaction-batcher';
 
@@ -91,7 +91,10 @@ export class DatabaseGateway {
     // A work of one statement is atomic on its own: on PostgreSQL it runs in autocommit, without the two
     // round trips of BEGIN and COMMIT.
     const run = <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, !how.oneStatement);
-    const batcher = new TransactionBatcher(run, work, limits);
+    // A value the database refused is one item's fault: run the items again alone. A lost connection, a
+    // timeout or a lock conflict would fail again for each of them: fail the batch at once (503, resent).
+    const retryAlone = (error: unknown) => !(classifyStorageError(error) instanceof StorageUnavailableError);
+    const batcher = new TransactionBatcher(run, work, limits, retryAlone);
     return (item) => typed(batcher.submit(item));
   }
 

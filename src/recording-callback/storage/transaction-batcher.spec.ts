@@ -127,6 +127,31 @@ describe('TransactionBatcher', () => {
     ]);
   });
 
+  it('re-runs the items alone one after another, in batch order, within its one slot', async () => {
+    const fake = fakeDatabase();
+    const batcher = new TransactionBatcher(fake.run, work, limits({ concurrency: 1 }));
+    const outcomes = await Promise.allSettled([1, 2, -3, 4, 5].map((i) => batcher.submit(i)));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(fake.mostOpen()).toBe(1);
+    expect(fake.transactions.slice(1).map((t) => t.items)).toEqual([[1], [2], [], [4], [5]]);
+  });
+
+  it('fails the whole batch at once when retryAlone refuses the error (the database is unavailable)', async () => {
+    const fake = fakeDatabase();
+    const lost = async (em: EntityManager, items: number[]) => {
+      if (items.length) throw new Error('Connection terminated unexpectedly');
+      return work(em, items);
+    };
+    const batcher = new TransactionBatcher(fake.run, lost, limits(), () => false);
+    const outcomes = await Promise.allSettled([1, 2, 3].map((i) => batcher.submit(i)));
+    expect(outcomes.map((o) => o.status === 'rejected' && (o.reason as Error).message)).toEqual([
+      'Connection terminated unexpectedly',
+      'Connection terminated unexpectedly',
+      'Connection terminated unexpectedly',
+    ]);
+    expect(fake.transactions).toHaveLength(1);
+  });
+
   it('fails every item of a batch at once when the transaction itself fails (no re-run)', async () => {
     const fake = fakeDatabase();
     fake.failCommits();

@@ -39,8 +39,9 @@ const MAX_GATHER_TURNS = 8;
  * transaction, and each caller resumes only after the commit that made its item durable. Up to
  * `concurrency` batches run at once; later items queue and form the next batch when one finishes.
  *
- * If a batch's work fails, each of its items runs again alone, so one bad item never fails its
- * neighbours. If the transaction itself failed (BEGIN or COMMIT: the database is unreachable or the
+ * If a batch's work fails on a value one item carries, each of its items runs again alone, one after
+ * another in batch order, so one bad item never fails its neighbours. If the database is unavailable
+ * (`retryAlone` says no), or the transaction itself failed (BEGIN or COMMIT: the database is unreachable or the
  * commit's outcome is unknown), every item of the batch fails with that error at once, since running
  * them again one by one would only wait for the same failure again and again.
  *
@@ -53,10 +54,16 @@ export class TransactionBatcher<I, R> {
   private inFlight = 0;
   private gathering = false;
 
+  /**
+   * @param retryAlone whether a failure of the work is worth running each item again alone: a value one
+   * item carries that the database refused, yes; a lost connection or a timeout, no (the whole batch
+   * then fails at once, like a failed COMMIT). Default: every failure.
+   */
   constructor(
     private readonly run: TransactionRunner,
     private readonly work: BatchWork<I, R>,
     private readonly limits: BatchLimits,
+    private readonly retryAlone: (error: unknown) => boolean = () => true,
   ) {}
 
   /** Items waiting for a batch (not those in flight). */
@@ -123,12 +130,13 @@ export class TransactionBatcher<I, R> {
       });
       batch.forEach((q, i) => q.resolve(results[i]));
     } catch (error) {
-      if (!workFailed || batch.length === 1) {
+      if (!workFailed || batch.length === 1 || !this.retryAlone(error)) {
         for (const q of batch) q.reject(error);
         return;
       }
-      // Alone, each item takes only its own locks, so these cannot deadlock on each other.
-      await Promise.all(batch.map((q) => this.runBatch([q])));
+      // One after another, in batch order, within this batch's slot: at most `concurrency` transactions
+      // stay open, and two items of one task are applied in the order they arrived.
+      for (const q of batch) await this.runBatch([q]);
     }
   }
 }
