@@ -9,8 +9,7 @@ import { KEY_A, KEY_B, eventBody, sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { KEY_C, KEY_D, TASKS_PATH, postCallback } from './support/e2e-helpers';
-import { closeApp, startHostApp } from './support/host-app';
-import { WIRINGS, startTestApp } from './support/test-module';
+import { WIRINGS, closeApp, startApp } from './support/start-app';
 
 type Body = Record<string, unknown>;
 
@@ -77,7 +76,7 @@ describe.each(DATABASE_KINDS)('callback signatures (%s)', (kind) => {
       const md5Body = (name: string, over: Body = {}) => startBody(id(name), { publish_domain: MD5_DOMAIN, ...over });
 
       beforeAll(async () => {
-        app = await startTestApp(db, wiring, options);
+        app = await startApp(db, { module: options, wiring });
       });
       afterAll(async () => {
         await closeApp(app);
@@ -219,7 +218,10 @@ describe.each(DATABASE_KINDS)('callback signatures (%s)', (kind) => {
       beforeAll(async () => {
         for (const algorithm of ['HMACSHA256', 'MD5'] as SignatureAlgorithm[]) {
           const keys = [...new Set(VECTORS.filter((v) => v.algorithm === algorithm).map((v) => v.key))];
-          apps.set(algorithm, await startTestApp(db, wiring, { auth: { algorithm, keys }, now: () => clockMs }));
+          apps.set(
+            algorithm,
+            await startApp(db, { module: { auth: { algorithm, keys }, now: () => clockMs }, wiring }),
+          );
         }
       });
       afterAll(async () => {
@@ -257,12 +259,15 @@ describe.each(DATABASE_KINDS)('callback signatures (%s)', (kind) => {
       let app: NestExpressApplication;
 
       beforeAll(async () => {
-        app = await startTestApp(db, wiring, {
-          auth: {
-            domains: { [HMAC_DOMAIN]: { algorithm: 'HMACSHA256', keys: [KEY_A] } },
-            fallback: { algorithm: 'MD5', keys: [KEY_D] },
+        app = await startApp(db, {
+          module: {
+            auth: {
+              domains: { [HMAC_DOMAIN]: { algorithm: 'HMACSHA256', keys: [KEY_A] } },
+              fallback: { algorithm: 'MD5', keys: [KEY_D] },
+            },
+            now: () => clockMs,
           },
-          now: () => clockMs,
+          wiring,
         });
       });
       afterAll(async () => {
@@ -291,7 +296,7 @@ describe.each(DATABASE_KINDS)('callback signatures (%s)', (kind) => {
       const logs = new CapturingLogger();
 
       beforeAll(async () => {
-        app = await startTestApp(db, wiring, { auth: { algorithm: 'MD5', keys: [KEY_A] } }, { logger: logs });
+        app = await startApp(db, { module: { auth: { algorithm: 'MD5', keys: [KEY_A] } }, wiring, logger: logs });
       });
       afterAll(async () => {
         await closeApp(app);
@@ -326,7 +331,7 @@ describe.each(DATABASE_KINDS)('callback signatures (%s)', (kind) => {
       const logs = new CapturingLogger();
 
       beforeAll(async () => {
-        app = await startTestApp(db, wiring, { auth: 'none' }, { logger: logs });
+        app = await startApp(db, { module: { auth: 'none' }, wiring, logger: logs });
       });
       afterAll(async () => {
         await closeApp(app);
@@ -362,7 +367,7 @@ describe.each(DATABASE_KINDS)('host app signature settings (%s)', (kind) => {
 
   // The environment variables themselves are read in test/host-process.e2e-spec.ts (a real process).
   it('accepts every configured key (rotation) and refuses others', async () => {
-    const app = await startHostApp(db, { keys: [KEY_B, KEY_A] });
+    const app = await startApp(db, { host: { keys: [KEY_B, KEY_A] } });
     try {
       expect((await postCallback(app, sign(startBody('host-rot-a'), { key: KEY_A }))).status).toBe(200);
       expect((await postCallback(app, sign(startBody('host-rot-b'), { key: KEY_B }))).status).toBe(200);
@@ -374,7 +379,7 @@ describe.each(DATABASE_KINDS)('host app signature settings (%s)', (kind) => {
   });
 
   it('uses MD5 when the host config says MD5, with the configured tolerance', async () => {
-    const app = await startHostApp(db, { algorithm: 'MD5', keys: [KEY_C], toleranceSeconds: 60 });
+    const app = await startApp(db, { host: { algorithm: 'MD5', keys: [KEY_C], toleranceSeconds: 60 } });
     try {
       const now = Math.floor(Date.now() / 1000);
       expect(

@@ -9,7 +9,7 @@ import { KEY_A, eventBody, eventually, sign, startBody } from './support/callbac
 import { latch } from './support/unit-store';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { startTestApp } from './support/test-module';
+import { startApp } from './support/start-app';
 
 const KEY_OTHER = 'OtherDomainKeyZZ99887766554433221100ab';
 
@@ -38,10 +38,8 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startTestApp(
-      db,
-      'forRoot',
-      {
+    app = await startApp(db, {
+      module: {
         auth: {
           domains: {
             'push.a.example': { algorithm: 'HMACSHA256', keys: [KEY_A] },
@@ -51,8 +49,8 @@ describe.each(DATABASE_KINDS)('hardening (%s)', (kind) => {
         delivery: { baseDelayMs: 10, pollIntervalMs: 20, maxAttempts: 2, leaseMs: 2_000, handlerTimeoutMs: 300 },
         operationGuards: [{ canActivate: () => true }],
       },
-      { providers: [Recorder] },
-    );
+      providers: [Recorder],
+    });
   });
   afterAll(async () => {
     Recorder.hang = false;
@@ -186,17 +184,15 @@ describe.each(DATABASE_KINDS)('replay while running (%s)', (kind) => {
     Gate.release = latch();
     Gate.calls = 0;
     db = await createTestDatabase(kind);
-    app = await startTestApp(
-      db,
-      'forRoot',
-      {
+    app = await startApp(db, {
+      module: {
         auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
         // Far longer than the test needs: the lease is held for as long as the handler is kept waiting.
         delivery: { pollIntervalMs: 20, leaseMs: 120_000, handlerTimeoutMs: 60_000 },
         operationGuards: [{ canActivate: () => true }],
       },
-      { providers: [Gate] },
-    );
+      providers: [Gate],
+    });
   });
   afterAll(async () => {
     Gate.release.release();

@@ -5,7 +5,7 @@ import { KEY_A, eventBody, sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { ISO_UTC, TASKS_PATH, postCallback, shuffled, storedCallbacks } from './support/e2e-helpers';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 type Body = Record<string, unknown>;
 
@@ -83,7 +83,7 @@ describe.each(DATABASE_KINDS)('callback ingest (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
   });
   afterAll(async () => {
     await closeApp(app);
@@ -605,7 +605,7 @@ describe.each(DATABASE_KINDS)('503 storage unavailable (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
   });
   afterAll(async () => {
     await closeApp(app);

@@ -2,7 +2,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp } from './support/host-app';
+import { closeApp } from './support/start-app';
 import { baseUrlOf, buildStorm } from './support/storm';
 import { report, sendStorm, startInstances, verifyOutcome } from './support/storm-verify';
 

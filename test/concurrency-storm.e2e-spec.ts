@@ -1,11 +1,19 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
-import { dedupeKey } from '../src/recording-callback';
 import { sign } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp } from './support/host-app';
-import { Rng, baseUrlOf, buildStorm, inParallel, postCallback, reduceAll, taskLifecycle } from './support/storm';
+import { closeApp } from './support/start-app';
+import {
+  Rng,
+  baseUrlOf,
+  buildStorm,
+  inParallel,
+  postCallback,
+  reduceAll,
+  stormCallbacks,
+  taskLifecycle,
+} from './support/storm';
 import type { Answer, StormCallback, StormSend } from './support/storm';
 import { report, sendStorm, startInstances, verifyOutcome } from './support/storm-verify';
 
@@ -58,13 +66,12 @@ describe('callback storm: three host app instances on one PostgreSQL database', 
     const rounds: StormCallback[] = [];
     for (let t = 0; t < 6; t++) {
       const taskId = `pgrace-task-${t}`;
-      const callbacks = taskLifecycle(rng, taskId, t).map((body, seq) => ({ seq, taskId, body, key: '' }));
+      const callbacks = stormCallbacks(taskId, taskLifecycle(rng, taskId, t));
       byTask.set(taskId, callbacks);
       rounds.push(...callbacks);
     }
     rng.shuffle(rounds);
     expect(rounds.length).toBeGreaterThanOrEqual(120);
-    for (const c of rounds) c.key = dedupeKey(c.body);
 
     const sends: StormSend[] = [];
     const answers: Answer[] = [];
@@ -93,10 +100,7 @@ describe('callback storm: three host app instances on one PostgreSQL database', 
     const byTask = new Map<string, StormCallback[]>();
     for (let t = 0; t < 6; t++) {
       const taskId = `pgburst-task-${t}`;
-      byTask.set(
-        taskId,
-        taskLifecycle(rng, taskId, t).map((body, seq) => ({ seq, taskId, body, key: dedupeKey(body) })),
-      );
+      byTask.set(taskId, stormCallbacks(taskId, taskLifecycle(rng, taskId, t)));
     }
     const sends: StormSend[] = [];
     const answers: Answer[] = [];

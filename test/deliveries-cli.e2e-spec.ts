@@ -12,7 +12,7 @@ import { databaseEnv, openDatabase } from './support/child-host';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH } from './support/e2e-helpers';
-import { startTestApp } from './support/test-module';
+import { startApp } from './support/start-app';
 import { REPO_ROOT, transpileForNode } from './support/transpile-for-node';
 import type { NodeBuild } from './support/transpile-for-node';
 
@@ -141,26 +141,27 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
   let db: TestDatabase;
   let ds: DataSource;
   let app: NestExpressApplication | undefined;
-  const sw = new Switch();
+  let sw: Switch;
   const task = `${kind}-cli`;
   const other = `${kind}-cli-other`;
-  const ids: Record<string, number> = {};
+  let ids: Record<string, number>;
 
   async function start(): Promise<NestExpressApplication> {
-    const started = await startTestApp(
-      db,
-      'forRoot',
-      {
+    return startApp(db, {
+      module: {
         auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
         delivery: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, pollIntervalMs: 20 },
         watchdog: { checkIntervalMs: 0 },
       },
-      { providers: [{ provide: SWITCH, useValue: sw }, FragileHandler, SturdyHandler] },
-    );
-    return started;
+      providers: [{ provide: SWITCH, useValue: sw }, FragileHandler, SturdyHandler],
+    });
   }
 
-  beforeAll(async () => {
+  // Every test starts from its own database: two dead deliveries of `task`, one dead of `other`, and one
+  // delivered of `other` (its callback ids in `ids`), with the app stopped so that nothing runs them.
+  beforeEach(async () => {
+    sw = new Switch();
+    ids = {};
     db = await createTestDatabase(kind);
     app = await start();
     const post = async (body: Record<string, unknown>) => {
@@ -179,12 +180,12 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
       async () => (await rows(ds)).some((r) => r.callbackId === ids.delivered && r.status === 'delivered'),
       10_000,
     );
-    // Stopped: nothing picks replayed rows up until the app starts again.
     await app.close();
     app = undefined;
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await app?.close();
+    app = undefined;
     await ds?.destroy();
     await db?.drop();
   });
@@ -273,6 +274,15 @@ describe.each(DATABASE_KINDS)('deliveries CLI on %s', (kind) => {
   });
 
   it('the app delivers replayed rows when it starts, and picks up rows replayed while it runs', async () => {
+    // Replayed while the app is stopped: the task's dead deliveries, and the delivered one.
+    expect((await cli(['replay', '--status', 'dead', '--task', task], databaseEnv(db))).code).toBe(0);
+    const delivered = (await rows(ds)).find((r) => r.callbackId === ids.delivered)!;
+    expect((await cli(['replay', '--id', String(delivered.id)], databaseEnv(db))).code).toBe(0);
+    expect((await rows(ds)).filter((r) => r.status === 'pending').map((r) => r.callbackId)).toEqual([
+      ids.deadStart,
+      ids.deadOver,
+      ids.delivered,
+    ]);
     sw.seen.length = 0;
     app = await start();
     await eventually(async () => (await rows(ds)).filter((r) => r.status === 'pending').length === 0, 10_000);

@@ -101,6 +101,24 @@ function overlaps(list: ReturnType<typeof intervals>) {
   return found;
 }
 
+/**
+ * Waits until, on each instance, every watchdog check that had started by now has ended, and one check
+ * that started later has ended too (the host logs each check's start and end with its number).
+ */
+async function watchdogCaughtUp(log: string, instances: string[]): Promise<void> {
+  const checks = () => readHostLog(log).filter((l) => l.handler === 'watchdog');
+  const started = checks().filter((l) => l.phase === 'start');
+  const startedBy = new Map(instances.map((i) => [i, started.filter((l) => l.instance === i).map((l) => l.attempt)]));
+  await eventually(() => {
+    const ended = checks().filter((l) => l.phase !== 'start');
+    return instances.every((i) => {
+      const done = new Set(ended.filter((l) => l.instance === i).map((l) => l.attempt));
+      const before = startedBy.get(i)!;
+      return before.every((n) => done.has(n)) && [...done].some((n) => n > Math.max(0, ...before));
+    });
+  }, 20_000);
+}
+
 let build: NodeBuild;
 
 beforeAll(() => {
@@ -310,11 +328,16 @@ describe.each(DATABASE_KINDS)('two instances on one database (%s)', (kind) => {
     const stallsOf = (task: string) =>
       readHostLog(log).filter((l) => l.handler === 'stalled' && l.phase === 'start' && l.taskId === task);
     await eventually(() => tasks.every((t) => stallsOf(t).length > 0), 20_000);
-    await new Promise((r) => setTimeout(r, 500)); // twenty more checks by each instance
+    // Every task is flagged: its notice ran, so its flag committed. A second flag could come only from a
+    // check running now, or from a later check that ignored the flag. Once every check that has started
+    // ended and each instance ran one more from start to end, the stored notices are final.
+    await watchdogCaughtUp(log, ['a', 'b']);
 
+    const notices = async () =>
+      (await deliveryRows(ds)).filter((r) => r.callbackId === null && tasks.includes(r.taskId));
+    expect((await notices()).map((r) => r.taskId).sort()).toEqual([...tasks].sort());
+    await eventually(async () => (await notices()).every((r) => r.status === 'delivered' && r.leaseOwner === null));
     for (const task of tasks) expect({ task, notices: stallsOf(task).length }).toEqual({ task, notices: 1 });
-    const notices = (await deliveryRows(ds)).filter((r) => r.callbackId === null && tasks.includes(r.taskId));
-    expect(notices.map((r) => [r.taskId, r.status]).sort()).toEqual(tasks.map((t) => [t, 'delivered']).sort());
     for (const task of tasks) {
       const res = await fetch(`${a.url}/recording-tasks/${task}`);
       expect(((await res.json()) as { stalledAt: unknown }).stalledAt).toEqual(

@@ -17,12 +17,12 @@ import {
   TaskStatusChangedEvent,
 } from '../src/recording-callback';
 import { CapturingLogger } from './support/capturing-logger';
+import { deliveryRows } from './support/child-host';
 import { eventBody, eventually, sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { postCallback } from './support/e2e-helpers';
-import { closeApp } from './support/host-app';
-import { WIRINGS, startTestApp } from './support/test-module';
+import { WIRINGS, closeApp, startApp } from './support/start-app';
 import { KEY_A } from './support/callbacks';
 
 type Body = Record<string, unknown>;
@@ -135,23 +135,25 @@ describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
     }
 
     /**
-     * Sends a fresh RECORD_START and waits for its status-changed event: every event caused by earlier
-     * callbacks has been handed out by then.
+     * Waits until the stored state has nothing scheduled for the task: each of its deliveries delivered
+     * or dead and none leased. A delivered delivery never runs again without a replay, so what the probe
+     * holds for the task is final.
      */
-    async function settle(): Promise<void> {
-      const taskId = id(`sentinel-${Math.random().toString(36).slice(2)}`);
-      await accepted(startBody(taskId));
-      await eventually(() => forTask(probe.statusChanges, taskId).length === 1);
-      await new Promise((r) => setTimeout(r, 50));
+    async function settle(taskId: string): Promise<void> {
+      await eventually(async () =>
+        (await deliveryRows(app.get(DataSource)))
+          .filter((row) => row.taskId === taskId)
+          .every((row) => (row.status === 'delivered' || row.status === 'dead') && row.leaseOwner === null),
+      );
     }
 
     beforeAll(async () => {
-      app = await startTestApp(
-        db,
+      app = await startApp(db, {
+        module: { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] } },
         wiring,
-        { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] } },
-        { providers: [RecordingProbe, FailingHandlers], logger: logs },
-      );
+        providers: [RecordingProbe, FailingHandlers],
+        logger: logs,
+      });
       probe = app.get(RecordingProbe);
       failing = app.get(FailingHandlers);
       if (kind === 'sqlite' && !reader) {
@@ -261,7 +263,7 @@ describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
       await accepted(eventBody(taskId, 'RECORD_FILE_COMPLETE', 'job-2'));
       const failedId = await accepted(eventBody(taskId, 'RECORD_FAILED'));
       await accepted(eventBody(taskId, 'RECORD_OVER', undefined, 'HLS', { project_id: 'proj-late' }));
-      await settle();
+      await settle(taskId);
 
       const changes = forTask(probe.statusChanges, taskId);
       for (const change of changes) expect(change).toBeInstanceOf(TaskStatusChangedEvent);
@@ -288,7 +290,7 @@ describe.each(DATABASE_KINDS)('recording events (%s)', (kind) => {
         const res = await postCallback(app, sign(body, { timestamp: ts }));
         expect(res.body).toMatchObject({ result: 'duplicate' });
       }
-      await settle();
+      await settle(taskId);
       expect(forTask(probe.completed, taskId).map((e) => e.callbackId)).toEqual([callbackId]);
     });
 

@@ -1,25 +1,19 @@
 // RecordingHealthModule and RecordingMetricsModule used as a user's app would (not the host app), with
 // real handlers that block and fail, so the backlog, retries and dead letters are real.
 import { Controller, Get, Injectable } from '@nestjs/common';
-import { EventEmitterModule } from '@nestjs/event-emitter';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { HealthCheckResult } from '@nestjs/terminus';
-import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { databaseOptions } from '../ormconfig';
-import { configureHttp } from '../src/host/http-setup';
-import { OnRecordingEvent, RecordingCallbackModule, RecordingEvents } from '../src/recording-callback';
+import { OnRecordingEvent, RecordingEvents } from '../src/recording-callback';
 import { RecordingHealthIndicator, RecordingHealthModule } from '../src/recording-callback/health';
 import { RecordingMetrics, RecordingMetricsModule } from '../src/recording-callback/metrics';
 import { buildRecordFailed, buildRecordOver, signRecordingCallback } from '../src/recording-callback/testing';
 import { KEY_A, eventually } from './support/callbacks';
-import { CapturingLogger } from './support/capturing-logger';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { parsePrometheus, sumOf } from './support/prometheus';
 
 /** The app's handlers: RECORD_OVER waits for the test to let it go; RECORD_FAILED always throws. */
@@ -76,25 +70,15 @@ describe('health and metrics modules in an app with failing handlers (sqlite)', 
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        TypeOrmModule.forRoot({ ...databaseOptions({ sqlitePath: db.sqlitePath }), migrationsRun: true }),
-        EventEmitterModule.forRoot(),
-        RecordingCallbackModule.forRoot({
-          auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
-          delivery: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10, pollIntervalMs: 50, shutdownGraceMs: 1000 },
-        }),
-        RecordingHealthModule.forRoot({ maxBacklog: 0, maxDeadLetters: 0 }),
-        RecordingMetricsModule.forRoot(),
-      ],
+    app = await startApp(db, {
+      module: {
+        auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
+        delivery: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 10, pollIntervalMs: 50, shutdownGraceMs: 1000 },
+      },
+      imports: [RecordingHealthModule.forRoot({ maxBacklog: 0, maxDeadLetters: 0 }), RecordingMetricsModule.forRoot()],
       controllers: [OpsController],
       providers: [Handlers],
-    })
-      .setLogger(new CapturingLogger())
-      .compile();
-    app = configureHttp(moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false }));
-    app.useLogger(new CapturingLogger());
-    await app.init();
+    });
     handlers = app.get(Handlers);
   });
   afterAll(async () => {

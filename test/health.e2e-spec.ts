@@ -6,7 +6,7 @@ import { buildRecordStart, signRecordingCallback } from '../src/recording-callba
 import { KEY_A } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 describe.each(DATABASE_KINDS)('GET /health of the host app (%s)', (kind) => {
   let db: TestDatabase;
@@ -14,7 +14,7 @@ describe.each(DATABASE_KINDS)('GET /health of the host app (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db, { queryToken: 'query-secret' });
+    app = await startApp(db, { host: { queryToken: 'query-secret' } });
   });
   afterAll(async () => {
     await closeApp(app);

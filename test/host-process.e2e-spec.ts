@@ -126,7 +126,8 @@ describe('host app process: environment', () => {
       expect(host.stdout()).toContain(`  ${key}\n`);
       expect((await post(host, sign(startBody(task()), { key }))).status).toBe(200);
       expect((await post(host, sign(startBody(task()), { key: KEY_A }))).status).toBe(401);
-      await host.kill('SIGTERM');
+      // A graceful stop: exit code 0 after the shutdown hooks, as a process manager expects.
+      expect(await host.kill('SIGTERM')).toBe(0);
 
       host = await spawnHost('host', build.js(HOST), env);
       expect(readFileSync(file, 'utf8').trim()).toBe(key);

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+// The real host app (src/main.ts) as a process: what its security settings from the environment do.
 import { KEY_A, sign, startBody } from './support/callbacks';
+import { spawnHost } from './support/child-host';
+import type { ChildHost } from './support/child-host';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { transpileForNode } from './support/transpile-for-node';
@@ -8,49 +9,13 @@ import type { NodeBuild } from './support/transpile-for-node';
 
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
-interface Host {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stop(): Promise<void>;
-}
-
-/** Starts the real host app (`src/main.ts`) as a process with the given environment. */
-function startHost(build: NodeBuild, db: TestDatabase, env: Record<string, string>): Promise<Host> {
-  const child = spawn(process.execPath, [build.js('src/main.ts')], {
-    cwd: build.root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      SQLITE_PATH: db.sqlitePath,
-      PORT: '0',
-      RECORDING_CALLBACK_KEYS: KEY_A,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  // 'close' comes after the process exited and its output was read to the end.
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start:\n${out}\n${err}`)), 30_000);
-    child.once('exit', (code) => reject(new Error(`host exited with ${code}:\n${out}\n${err}`)));
-    child.stdout!.on('data', () => {
-      const port = /Recording callbacks: POST http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1];
-      if (!port) return;
-      clearTimeout(timer);
-      resolve({
-        child,
-        url: `http://127.0.0.1:${port}`,
-        stdout: () => out,
-        stop: async () => {
-          child.kill('SIGTERM');
-          await exited;
-        },
-      });
-    });
+/** Starts the real host app (`src/main.ts`) as a process on the test database with `env` added. */
+function startHost(build: NodeBuild, db: TestDatabase, env: Record<string, string>): Promise<ChildHost> {
+  return spawnHost('host', build.js('src/main.ts'), {
+    SQLITE_PATH: db.sqlitePath,
+    PORT: '0',
+    RECORDING_CALLBACK_KEYS: KEY_A,
+    ...env,
   });
 }
 
@@ -78,7 +43,7 @@ describe('host app process: security settings from the environment', () => {
       });
       expect(res.status).toBe(200);
     } finally {
-      await host.stop();
+      await host.kill('SIGTERM');
     }
     // The banner is printed as plain lines once; every other line is a JSON log entry.
     const lines = host.stdout().split('\n').filter(Boolean);
@@ -99,7 +64,7 @@ describe('host app process: security settings from the environment', () => {
       expect((await fetch(`${off.url}/docs-json`)).status).toBe(404);
       expect(off.stdout()).toContain('API docs:            off');
     } finally {
-      await off.stop();
+      await off.kill('SIGTERM');
     }
     const on = await startHost(build, db, {});
     try {
@@ -108,7 +73,7 @@ describe('host app process: security settings from the environment', () => {
       expect(docs.headers.get('x-powered-by')).toBeNull();
       expect(docs.headers.get('x-content-type-options')).toBe('nosniff');
     } finally {
-      await on.stop();
+      await on.kill('SIGTERM');
     }
   });
 
@@ -117,7 +82,7 @@ describe('host app process: security settings from the environment', () => {
     try {
       expect((await fetch(`${open.url}/recording-callbacks/deliveries/1/replay`, { method: 'POST' })).status).toBe(403);
     } finally {
-      await open.stop();
+      await open.kill('SIGTERM');
     }
     const guarded = await startHost(build, db, { RECORDING_QUERY_TOKEN: 'ops-secret' });
     try {
@@ -127,7 +92,7 @@ describe('host app process: security settings from the environment', () => {
       // Past the guard: no such delivery.
       expect((await replay({ Authorization: 'Bearer ops-secret' })).status).toBe(404);
     } finally {
-      await guarded.stop();
+      await guarded.kill('SIGTERM');
     }
   });
 });

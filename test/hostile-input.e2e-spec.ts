@@ -7,9 +7,8 @@ import { CapturingLogger } from './support/capturing-logger';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH, KEY_D, TASKS_PATH } from './support/e2e-helpers';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { rawExchange } from './support/raw-http';
-import { startTestApp } from './support/test-module';
 
 /** Characters that must never reach a log line raw: C0 controls (newline, ESC), DEL, C1 (CSI), U+2028/9. */
 const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -34,7 +33,7 @@ describe.each(DATABASE_KINDS)('hostile input (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db, {}, { logger: logs });
+    app = await startApp(db, { host: {}, logger: logs });
     port = await listen(app);
     startupLog = logs.text();
   });
@@ -299,7 +298,7 @@ describe.each(DATABASE_KINDS)('hostile input, MD5 signatures (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db, { algorithm: 'MD5' });
+    app = await startApp(db, { host: { algorithm: 'MD5' } });
   });
   afterAll(async () => {
     await closeApp(app);
@@ -333,8 +332,8 @@ describe.each(DATABASE_KINDS)('hostile input, MD5 signatures (%s)', (kind) => {
 describe('hostile input: a connection that never sends a byte', () => {
   it('is closed after the request timeout (headersTimeout starts only with the first byte)', async () => {
     const db = await createTestDatabase('sqlite');
-    const app = await startHostApp(db, {
-      http: { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500 },
+    const app = await startApp(db, {
+      host: { http: { headersTimeoutMs: 500, requestTimeoutMs: 1000, keepAliveTimeoutMs: 500 } },
     });
     try {
       const port = await listen(app);
@@ -362,10 +361,8 @@ describe.each(DATABASE_KINDS)('hostile input with per-domain keys (%s)', (kind) 
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startTestApp(
-      db,
-      'forRoot',
-      {
+    app = await startApp(db, {
+      module: {
         auth: {
           domains: {
             'push.a.example': { algorithm: 'HMACSHA256', keys: [KEY_A] },
@@ -374,8 +371,8 @@ describe.each(DATABASE_KINDS)('hostile input with per-domain keys (%s)', (kind) 
         },
         queryGuards: [new BrokenGuard()],
       },
-      { logger: logs },
-    );
+      logger: logs,
+    });
   });
   afterAll(async () => {
     await closeApp(app);

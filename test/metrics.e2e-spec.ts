@@ -6,7 +6,7 @@ import { buildRecordFileComplete, buildRecordStart, signRecordingCallback } from
 import { KEY_A, KEY_B, eventually } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { parsePrometheus, sumOf } from './support/prometheus';
 
 describe('GET /metrics of the host app (sqlite)', () => {
@@ -20,11 +20,12 @@ describe('GET /metrics of the host app (sqlite)', () => {
     return parsePrometheus(res.text);
   };
 
-  beforeAll(async () => {
+  // Each test counts from zero: its own app (and metrics registry) on its own database.
+  beforeEach(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await closeApp(app);
     await db.drop();
   });
@@ -88,6 +89,11 @@ describe('GET /metrics of the host app (sqlite)', () => {
   });
 
   it('keeps forged publish_domain values from growing the series without bound', async () => {
+    // A domain with an accepted callback, and one refusal each from it and from another real domain.
+    await post(signRecordingCallback(buildRecordStart({ task_id: 'forge-1' }), { key: KEY_A })).expect(200);
+    await post(signRecordingCallback(buildRecordStart({ task_id: 'forge-2' }), { key: KEY_B })).expect(401);
+    const other = buildRecordStart({ task_id: 'forge-3', publish_domain: 'push.other.com' });
+    await post(signRecordingCallback(other, { key: KEY_B })).expect(401);
     for (let i = 0; i < 15; i++) {
       await post(
         signRecordingCallback(buildRecordStart({ publish_domain: `forged-${i}.example` }), { key: KEY_B }),
@@ -97,7 +103,7 @@ describe('GET /metrics of the host app (sqlite)', () => {
     const domains = Object.keys(m)
       .filter((s) => s.startsWith('recording_signature_failures_total{reason="bad_signature"'))
       .map((s) => /publish_domain="([^"]*)"/.exec(s)![1]);
-    // push.example.com had callbacks accepted; push.other.com plus 9 forged ones fill the 10 unverified slots.
+    // push.example.com had a callback accepted; push.other.com plus 9 forged ones fill the 10 unverified slots.
     expect(domains.filter((d) => d.startsWith('forged-'))).toHaveLength(9);
     expect(m['recording_signature_failures_total{reason="bad_signature",publish_domain="other"}']).toBe(6);
     expect(m['recording_signature_failures_total{reason="bad_signature",publish_domain="push.example.com"}']).toBe(1);
@@ -120,7 +126,7 @@ describe('GET /metrics switches', () => {
       SQLITE_PATH: db.sqlitePath,
     });
     expect(config.metrics).toBe(false);
-    const app = await startHostApp(db, { metrics: config.metrics });
+    const app = await startApp(db, { host: { metrics: config.metrics } });
     try {
       await request(app.getHttpServer()).get('/metrics').expect(404);
       await request(app.getHttpServer()).get('/health').expect(200);
@@ -130,7 +136,7 @@ describe('GET /metrics switches', () => {
   });
 
   it('needs the query token when RECORDING_QUERY_TOKEN is set', async () => {
-    const app = await startHostApp(db, { queryToken: 'query-secret' });
+    const app = await startApp(db, { host: { queryToken: 'query-secret' } });
     try {
       await request(app.getHttpServer()).get('/metrics').expect(401);
       await request(app.getHttpServer()).get('/metrics').set('Authorization', 'Bearer query-secret').expect(200);

@@ -7,9 +7,8 @@ import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH, TASKS_PATH, postCallback } from './support/e2e-helpers';
 import { CapturingLogger } from './support/capturing-logger';
-import { closeApp } from './support/host-app';
-import { WIRINGS, buildTestModule, releaseDataSources, startTestApp } from './support/test-module';
-import type { TrackedDataSource } from './support/test-module';
+import { WIRINGS, closeApp, releaseDataSources, startApp } from './support/start-app';
+import type { TrackedDataSource } from './support/start-app';
 
 const BAD_CHAR_KEY = 'Kx7Qm2Lp9Vt4Rz8Wb3Nc6Hd1Fg5Js0Ya_x';
 const SHORT_KEY = 'Short1234';
@@ -116,7 +115,7 @@ describe.each(DATABASE_KINDS)('module options (%s)', (kind) => {
       let app: NestExpressApplication | undefined;
       const dataSources: TrackedDataSource[] = [];
       try {
-        app = await startTestApp(db, wiring, options, { dataSources });
+        app = await startApp(db, { module: options, wiring, dataSources });
       } catch (e) {
         error = e;
       } finally {
@@ -130,10 +129,8 @@ describe.each(DATABASE_KINDS)('module options (%s)', (kind) => {
     });
 
     it('starts with valid options (the invalid cases differ only in the option named)', async () => {
-      const module = await buildTestModule(db, wiring, {
-        auth: { algorithm: 'HMACSHA256', keys: [KEY_A, KEY_B] },
-      }).compile();
-      await module.close();
+      const app = await startApp(db, { module: { auth: { algorithm: 'HMACSHA256', keys: [KEY_A, KEY_B] } }, wiring });
+      await closeApp(app);
     });
 
     describe('route paths and query guards', () => {
@@ -142,12 +139,12 @@ describe.each(DATABASE_KINDS)('module options (%s)', (kind) => {
       const tasksPath = `/api/${wiring}/recordings`;
 
       beforeAll(async () => {
-        app = await startTestApp(
-          db,
+        app = await startApp(db, {
+          module: { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] }, queryGuards: [HeaderGuard] },
           wiring,
-          { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] }, queryGuards: [HeaderGuard] },
-          { routes: { callbackPath, tasksPath }, providers: [AllowList, HeaderGuard] },
-        );
+          routes: { callbackPath, tasksPath },
+          providers: [AllowList, HeaderGuard],
+        });
       });
       afterAll(async () => {
         await closeApp(app);
@@ -195,9 +192,12 @@ describe.each(DATABASE_KINDS)('module options (%s)', (kind) => {
       };
 
       beforeAll(async () => {
-        app = await startTestApp(db, wiring, {
-          auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
-          queryGuards: [instance],
+        app = await startApp(db, {
+          module: {
+            auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
+            queryGuards: [instance],
+          },
+          wiring,
         });
       });
       afterAll(async () => {
@@ -225,12 +225,10 @@ describe('start-up warnings about open routes', () => {
   /** The warnings the module logs at start-up with these guards. */
   async function warnings(options: Partial<RecordingCallbackModuleOptions>): Promise<string> {
     const logger = new CapturingLogger();
-    const app = await startTestApp(
-      db,
-      'forRoot',
-      { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] }, ...options },
-      { logger },
-    );
+    const app = await startApp(db, {
+      module: { auth: { algorithm: 'HMACSHA256', keys: [KEY_A] }, ...options },
+      logger,
+    });
     await closeApp(app);
     return logger.text('warn');
   }

@@ -4,7 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { RECORDING_EVENT_TYPES, parseRecordingCallback } from '../src/recording-callback';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -15,7 +15,7 @@ describe('OpenAPI of the host app (sqlite)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db, { queryToken: 'query-secret' }, { openApi: true });
+    app = await startApp(db, { host: { queryToken: 'query-secret' }, openApi: true });
     doc = (await request(app.getHttpServer()).get('/docs-json').expect(200).expect('content-type', /json/)).body;
   });
   afterAll(async () => {

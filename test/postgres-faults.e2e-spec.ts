@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { CallbackStream, interleave, sleep, waitFor } from './support/callback-stream';
 import type { Attempt } from './support/callback-stream';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { startOwnPostgres } from './support/own-postgres';
 import type { OwnPostgres } from './support/own-postgres';
 import { baseUrlOf, buildStorm, getJson } from './support/storm';
@@ -38,7 +38,7 @@ describe('PostgreSQL stopped in the middle of a callback stream', () => {
       sqlitePath: join(scratch, 'unused.sqlite'),
       drop: async () => undefined,
     };
-    app = await startHostApp(db, { poolSize: 5 });
+    app = await startApp(db, { host: { poolSize: 5 } });
     await app.listen(0, '127.0.0.1');
     url = baseUrlOf(app.getHttpServer());
   });
@@ -135,8 +135,8 @@ describe('PostgreSQL stopped in the middle of a callback stream', () => {
       byTask: storm.byTask,
       urls: [url],
       dataSource,
-      checkRow: (row, payload) => {
-        const ok = okByKey.get(row.dedupeKey) ?? [];
+      checkRow: (row, payload, callback) => {
+        const ok = okByKey.get(callback.key) ?? [];
         const problems: string[] = [];
         if (ok.length === 0) problems.push(`row ${row.id}: never answered 200`);
         for (const a of ok) {
@@ -144,7 +144,7 @@ describe('PostgreSQL stopped in the middle of a callback stream', () => {
             problems.push(`row ${row.id}: answered callbackId ${a.answer.body?.callbackId}`);
         }
         // The stored copy is one of the attempts (a 503 can follow a commit whose acknowledgement was lost).
-        const sent = (sentByKey.get(row.dedupeKey) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
+        const sent = (sentByKey.get(callback.key) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
           JSON.stringify(sortKeys(rest)),
         );
         if (!sent.includes(JSON.stringify(sortKeys(payload))))

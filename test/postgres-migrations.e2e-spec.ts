@@ -8,7 +8,7 @@ import { databaseOptions } from '../ormconfig';
 import { RECORDING_CALLBACK_MIGRATIONS } from '../src/recording-callback';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 const run = promisify(execFile);
 const MIGRATION_NAMES = RECORDING_CALLBACK_MIGRATIONS.map((m) => new m().name ?? m.name);
@@ -185,7 +185,7 @@ describe('host app instances starting at once on a fresh PostgreSQL database', (
   // takes no lock for that, so the host app runs them under a PostgreSQL advisory lock
   // (runMigrationsLocked): the others wait, then find nothing pending.
   it('all instances come up and every migration is recorded once', async () => {
-    const started = await Promise.allSettled([0, 1, 2].map(() => startHostApp(db, { poolSize: 3 })));
+    const started = await Promise.allSettled([0, 1, 2].map(() => startApp(db, { host: { poolSize: 3 } })));
     try {
       expect(started.map((s) => (s.status === 'fulfilled' ? 'started' : String(s.reason)))).toEqual([
         'started',
@@ -219,7 +219,7 @@ describe('the migration lock, observed', () => {
     await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     let settled = 0;
     const starting = [0, 1, 2].map(() =>
-      startHostApp(db, { poolSize: 3 }).finally(() => {
+      startApp(db, { host: { poolSize: 3 } }).finally(() => {
         settled++;
       }),
     );

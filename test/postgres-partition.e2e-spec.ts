@@ -4,7 +4,7 @@ import { CallbackStream, interleave, sleep, waitFor } from './support/callback-s
 import type { Attempt } from './support/callback-stream';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { baseUrlOf, buildStorm } from './support/storm';
 import { sortKeys, verifyStoredState } from './support/storm-verify';
 import { TcpProxy } from './support/tcp-proxy';
@@ -42,7 +42,7 @@ describe('PostgreSQL unreachable without a reset (network partition, host gone)'
     proxy = await TcpProxy.start(Number(direct.port), direct.hostname);
     const viaProxy = new URL(db.databaseUrl!);
     viaProxy.port = String(proxy.port);
-    app = await startHostApp({ ...db, databaseUrl: viaProxy.toString() }, { poolSize: 5 });
+    app = await startApp({ ...db, databaseUrl: viaProxy.toString() }, { host: { poolSize: 5 } });
     await app.listen(0, '127.0.0.1');
     url = baseUrlOf(app.getHttpServer());
   });
@@ -101,13 +101,13 @@ describe('PostgreSQL unreachable without a reset (network partition, host gone)'
       byTask: storm.byTask,
       urls: [url],
       dataSource: app.get(DataSource),
-      checkRow: (row, payload) => {
-        const ok = okByKey.get(row.dedupeKey) ?? [];
+      checkRow: (row, payload, callback) => {
+        const ok = okByKey.get(callback.key) ?? [];
         const problems = ok.length ? [] : [`row ${row.id}: never answered 200`];
         for (const a of ok)
           if (a.answer.body?.callbackId !== row.id)
             problems.push(`row ${row.id}: answered ${a.answer.body?.callbackId}`);
-        const sent = (sentByKey.get(row.dedupeKey) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
+        const sent = (sentByKey.get(callback.key) ?? []).map(({ signed: { auth_sign: _s, ...rest } }) =>
           JSON.stringify(sortKeys(rest)),
         );
         if (!sent.includes(JSON.stringify(sortKeys(payload))))

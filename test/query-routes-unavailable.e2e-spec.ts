@@ -8,7 +8,7 @@ import request from 'supertest';
 import { KEY_A, eventually, sign, startBody } from './support/callbacks';
 import type { TestDatabase } from './support/databases';
 import { CALLBACK_PATH } from './support/e2e-helpers';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { startOwnPostgres } from './support/own-postgres';
 import type { OwnPostgres } from './support/own-postgres';
 
@@ -42,7 +42,7 @@ describe('query routes while the database is down (PostgreSQL stopped)', () => {
       sqlitePath: join(scratch, 'unused.sqlite'),
       drop: async () => undefined,
     };
-    app = await startHostApp(db, { poolSize: 3, keys: [KEY_A], queryToken: TOKEN });
+    app = await startApp(db, { host: { poolSize: 3, keys: [KEY_A], queryToken: TOKEN } });
     taskId = `unavailable-${process.pid}`;
     const stored = await request(app.getHttpServer())
       .post(CALLBACK_PATH)

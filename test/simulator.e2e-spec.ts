@@ -9,7 +9,7 @@ import { verifySignature } from '../src/recording-callback';
 import { KEY_A } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 import { buildSimulator, runSimulator } from './support/simulator-cli';
 import type { SimulatorBuild } from './support/simulator-cli';
 
@@ -50,7 +50,7 @@ describe('simulator CLI against the host app (sqlite)', () => {
     dir = mkdtempSync(join(tmpdir(), 'rc-sim-e2e-'));
     env = { SQLITE_PATH: join(dir, 'none', 'db.sqlite') };
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/recording-callbacks`;
   });
@@ -122,7 +122,8 @@ describe('simulator CLI against the host app (sqlite)', () => {
 
     const server = app.getHttpServer();
     const listed = await request(server).get('/recording-tasks?limit=100').expect(200);
-    expect(listed.body.items.map((t: { taskId: string }) => t.taskId).sort()).toEqual(taskIds);
+    const listedIds = listed.body.items.map((t: { taskId: string }) => t.taskId) as string[];
+    expect(listedIds.filter((id) => id.startsWith('sim-e2e-')).sort()).toEqual(taskIds);
     let failed = 0;
     for (const taskId of taskIds) {
       const events = lines.filter((l) => l.task_id === taskId);
@@ -149,8 +150,13 @@ describe('simulator CLI against the host app (sqlite)', () => {
   });
 
   it('replays a saved run: every callback re-signed and answered as a duplicate', async () => {
-    const saved = join(dir, 'run.jsonl');
+    const saved = join(dir, 'replayed-run.jsonl');
+    const run = ['--url', url, '--key', KEY_A, '--count', '2', '--files', '1', '--run-id', 'replayed'];
+    // A run of its own, saved: every callback stored once.
+    const first = await runSimulator(sim, [...run, '--duplicate-rate', '0', '--save', saved, '--json'], env);
+    expect(first.code).toBe(0);
     const count = readFileSync(saved, 'utf8').trim().split('\n').length;
+    expect((JSON.parse(first.stdout) as Summary).byResult).toEqual({ accepted: count });
     const result = await runSimulator(sim, ['replay', saved, '--url', url, '--key', KEY_A, '--json'], env);
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as Summary;

@@ -3,7 +3,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 describe.each(DATABASE_KINDS)('host app smoke (%s)', (kind) => {
   let db: TestDatabase;
@@ -11,7 +11,7 @@ describe.each(DATABASE_KINDS)('host app smoke (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
   });
   afterAll(async () => {
     await closeApp(app);

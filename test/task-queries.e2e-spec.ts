@@ -4,8 +4,7 @@ import { eventBody, sign, startBody } from './support/callbacks';
 import { DATABASE_KINDS, createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
 import { ISO_UTC, TASKS_PATH, postCallback } from './support/e2e-helpers';
-import { closeApp, startHostApp } from './support/host-app';
-import { startTestApp } from './support/test-module';
+import { closeApp, startApp } from './support/start-app';
 
 type Body = Record<string, unknown>;
 type TaskJson = { taskId: string; [k: string]: unknown };
@@ -80,7 +79,7 @@ describe.each(DATABASE_KINDS)('task queries (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db);
+    app = await startApp(db, { host: {} });
   });
   afterAll(async () => {
     await closeApp(app);
@@ -345,7 +344,7 @@ describe.each(DATABASE_KINDS)('keyset pagination with identical creation times (
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     // A frozen clock gives every task the same createdAt, so the order rests on the tie-breaker alone.
-    app = await startTestApp(db, 'forRootAsync', { auth: 'none', now: () => frozen });
+    app = await startApp(db, { module: { auth: 'none', now: () => frozen }, wiring: 'forRootAsync' });
   });
   afterAll(async () => {
     await closeApp(app);
@@ -375,7 +374,7 @@ describe.each(DATABASE_KINDS)('query token of the host app (%s)', (kind) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(kind);
-    app = await startHostApp(db, { queryToken: token });
+    app = await startApp(db, { host: { queryToken: token } });
     await send(app, startBody('tok-1'));
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ import {
 import { KEY_A, KEY_B } from './support/callbacks';
 import { createTestDatabase } from './support/databases';
 import type { TestDatabase } from './support/databases';
-import { closeApp, startHostApp } from './support/host-app';
+import { closeApp, startApp } from './support/start-app';
 
 describe('test kit against the host app (sqlite)', () => {
   let db: TestDatabase;
@@ -19,7 +19,7 @@ describe('test kit against the host app (sqlite)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('sqlite');
-    app = await startHostApp(db, { keys: [KEY_A] });
+    app = await startApp(db, { host: { keys: [KEY_A] } });
   });
   afterAll(async () => {
     await closeApp(app);
@@ -71,7 +71,7 @@ describe('test kit against the host app (sqlite)', () => {
 describe('test kit in MD5 mode (sqlite)', () => {
   it('signs MD5 callbacks the module accepts', async () => {
     const db = await createTestDatabase('sqlite');
-    const app = await startHostApp(db, { algorithm: 'MD5', keys: [KEY_A] });
+    const app = await startApp(db, { host: { algorithm: 'MD5', keys: [KEY_A] } });
     try {
       await request(app.getHttpServer())
         .post('/recording-callbacks')

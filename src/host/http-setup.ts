@@ -36,7 +36,8 @@ export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = {
  * HTTP settings the host app applies before listening; tests apply the same. The app must be created
  * with `{ bodyParser: false }`: {@link boundedJsonBody} is the only body reader, so an oversized body is
  * refused before it is read. Also: helmet's headers (no `X-Powered-By`, `nosniff`, …), the module's
- * exception filter for every route (no 500, no stack in the log), the server timeouts, shutdown hooks.
+ * exception filter for every route (no 500, no stack in the log), the server timeouts, shutdown hooks
+ * (exit code 0 after a graceful shutdown).
  *
  * @example
  * const app = await NestFactory.create<NestExpressApplication>(module, { bodyParser: false });
@@ -55,6 +56,8 @@ export function configureHttp(
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
   // headersTimeout starts with the first byte: a connection that never sends one is closed by this.
   server.timeout = timeouts.requestTimeoutMs;
-  app.enableShutdownHooks();
+  // After a graceful shutdown (SIGTERM: deliveries finish within the grace time) the process exits 0, as
+  // process managers expect; without useProcessExit Nest re-raises the signal and the exit reads as killed.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }

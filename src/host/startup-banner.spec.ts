@@ -17,11 +17,26 @@ const NOW = 1_800_000_000_000;
 describe('startupBanner', () => {
   it('with the development key, prints a curl body whose signature verifies for an hour', () => {
     const text = startupBanner({ ...base, devKey: true }, 'http://127.0.0.1:3000', NOW);
-    const json = /-d '(\{.*\})'/.exec(text)?.[1];
-    expect(json).toBeDefined();
-    const body = JSON.parse(json!);
-    expect(body.auth_timestamp).toBe(NOW / 1000 + 3600);
+    const lines = text.split('\n');
+    const curl = lines[lines.indexOf('Try it:') + 1];
+    const post = "  curl -s -X POST http://127.0.0.1:3000/recording-callbacks -H 'Content-Type: application/json' -d '";
+    expect({ start: curl.slice(0, post.length), end: curl.slice(-1) }).toEqual({ start: post, end: "'" });
+    const body = JSON.parse(curl.slice(post.length, -1));
+    expect(body).toEqual({
+      project_id: 'example-project',
+      task_id: 'example-task-1800000000',
+      event_type: 'RECORD_START',
+      publish_domain: 'push.example.com',
+      app: 'live',
+      stream: 'mystream',
+      record_format: 'HLS',
+      auth_timestamp: NOW / 1000 + 3600,
+      auth_sign: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(verifySignature('HMACSHA256', body, body.auth_sign, [KEY])).toBe(true);
+    expect(lines[lines.indexOf('Try it:') + 2]).toBe(
+      '  curl -s http://127.0.0.1:3000/recording-tasks/example-task-1800000000',
+    );
     expect(text).toContain(KEY); // the development key is shown on purpose, so it can go into the console
   });
 

@@ -39,7 +39,9 @@ function run(script: string, env: Record<string, string>): ChildProcess {
 
 /**
  * Spawns `node <script>` (a compiled test host, or the real host `src/main.ts`) with exactly `env` (plus
- * PATH and NODE_ENV=test) and waits until it listens. The one way the e2e suites start a process.
+ * PATH and NODE_ENV=test) and waits until it listens. The one way the e2e suites start a process, for
+ * what only a process shows (environment parsing, signals, SIGKILL, several instances); an app inside
+ * the test process is started by `startApp` (start-app.ts).
  *
  * @example
  * const host = await spawnHost('a', build.js('test/support/delivery-host.ts'), { ...databaseEnv(db), EVENT_LOG });

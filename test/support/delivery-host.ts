@@ -11,7 +11,9 @@
  * - `FAIL_FLAG_FILE`: while this file exists, the slow handler throws for tasks whose id contains `fail`
  * - `LEASE_MS`, `POLL_MS`, `BASE_DELAY_MS`, `MAX_ATTEMPTS`, `GRACE_MS`: delivery options
  * - `CALLBACK_KEY`: the HMACSHA256 key
- * - `STALL_AFTER_S`, `WATCHDOG_INTERVAL_MS`: stalled-task watchdog (off unless the interval is set)
+ * - `STALL_AFTER_S`, `WATCHDOG_INTERVAL_MS`: stalled-task watchdog (off unless the interval is set); each
+ *   check is logged as a `watchdog` line when it starts and when it ends (`attempt` numbers the checks)
+ * - on shutdown, a `scheduler` line (`stop-claiming`) once the delivery scheduler claims nothing more
  *
  * Prints `LISTENING <port>` on stdout once it accepts callbacks.
  */
@@ -24,8 +26,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { appendFileSync, existsSync } from 'node:fs';
 import { databaseOptions } from '../../ormconfig';
 import { configureHttp } from '../../src/host/http-setup';
-import { RecordingCallbackModule, RecordingEvents } from '../../src/recording-callback';
+import { RecordingCallbackModule, RecordingEvents, StalledTaskWatchdog } from '../../src/recording-callback';
 import type { RecordingCallbackEvent, TaskStalledEvent } from '../../src/recording-callback';
+import { DeliveryScheduler } from '../../src/recording-callback/delivery/delivery-scheduler';
 
 const env = process.env;
 const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
@@ -34,13 +37,15 @@ const num = (name: string, fallback: number) => (env[name] ? Number(env[name]) :
 export interface HostLogLine {
   instance: string;
   pid: number;
-  handler: 'slow' | 'fast' | 'stalled';
+  handler: 'slow' | 'fast' | 'stalled' | 'watchdog' | 'scheduler';
   /** `error` ends a call that threw. */
   phase: 'start' | 'end' | 'error';
   event: string;
-  /** Null for a stall notice. */
+  /** Null for a stall notice, a watchdog check and the scheduler's stop. */
   callbackId: number | null;
+  /** Empty for a watchdog check and the scheduler's stop. */
   taskId: string;
+  /** The delivery attempt; for a watchdog check, the check's number in this process (1, 2, …). */
   attempt: number;
   /** Epoch milliseconds with sub-millisecond precision. */
   at: number;
@@ -129,6 +134,35 @@ class StallHandler {
   }
 }
 
+/** Logs each watchdog check (the timer's and any other) when it starts and when it ends. */
+function logWatchdogChecks(settings: HostSettings, watchdog: StalledTaskWatchdog): void {
+  const check = watchdog.check.bind(watchdog);
+  let checks = 0;
+  watchdog.check = async () => {
+    const line = { callbackId: undefined, task: { taskId: '' }, attempt: ++checks };
+    write(settings, 'watchdog', 'start', 'check', line);
+    try {
+      const flagged = await check();
+      write(settings, 'watchdog', 'end', 'check', line);
+      return flagged;
+    } catch (error) {
+      write(settings, 'watchdog', 'error', 'check', line);
+      throw error;
+    }
+  };
+}
+
+/** Logs the moment shutdown began for the scheduler: from then on it claims nothing new. */
+function logSchedulerStop(settings: HostSettings, scheduler: DeliveryScheduler): void {
+  const stop = scheduler.beforeApplicationShutdown.bind(scheduler);
+  scheduler.beforeApplicationShutdown = () => {
+    // The scheduler sets its stop flag before its first await, so the flag is set when the line is written.
+    const done = stop();
+    write(settings, 'scheduler', 'start', 'stop-claiming', { task: { taskId: '' }, attempt: 0 });
+    return done;
+  };
+}
+
 async function main(): Promise<void> {
   if (!env.EVENT_LOG) throw new Error('EVENT_LOG is required');
   const settings: HostSettings = {
@@ -176,6 +210,8 @@ async function main(): Promise<void> {
       logger: ['error', 'warn'],
     }),
   );
+  logWatchdogChecks(settings, app.get(StalledTaskWatchdog));
+  logSchedulerStop(settings, app.get(DeliveryScheduler));
   await app.listen(num('PORT', 0), '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   process.stdout.write(`LISTENING ${address.port}\n`);

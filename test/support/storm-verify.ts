@@ -3,7 +3,7 @@ import { DataSource, Like } from 'typeorm';
 import { RecordingTaskEntity, StoredCallbackEntity, TaskTransitionEntity } from '../../src/recording-callback';
 import type { RecordingTaskView, TaskTransitionView } from '../../src/recording-callback';
 import type { TestDatabase } from './databases';
-import { startHostApp } from './host-app';
+import { startApp } from './start-app';
 import { fileView, getJson, inParallel, postCallback, reduceAll, sortFiles } from './storm';
 import type { Answer, StormCallback, StormSend } from './storm';
 
@@ -14,7 +14,7 @@ const RANK: Record<string, number> = { RECORDING: 0, OVER: 1, FAILED: 2 };
 export async function startInstances(db: TestDatabase, count: number): Promise<NestExpressApplication[]> {
   const apps: NestExpressApplication[] = [];
   for (let i = 0; i < count; i++) {
-    const app = await startHostApp(db, { poolSize: 10 });
+    const app = await startApp(db, { host: { poolSize: 10 } });
     await app.listen(0, '127.0.0.1');
     apps.push(app);
   }
@@ -81,8 +81,8 @@ export async function verifyOutcome(opts: {
     byTask,
     urls,
     dataSource,
-    checkRow: (row, payload) => {
-      const e = perKey.get(row.dedupeKey);
+    checkRow: (row, payload, callback) => {
+      const e = perKey.get(callback.key);
       if (!e || e.accepted.length !== 1) return [`row ${row.id}: no single accepted answer`];
       const { auth_sign: _sign, ...expectedPayload } = e.accepted[0].signed;
       const problems: string[] = [];
@@ -107,16 +107,27 @@ export async function verifyStoredState(opts: {
   byTask: Map<string, StormCallback[]>;
   urls: string[];
   dataSource: DataSource;
-  checkRow: (row: StoredCallbackEntity, payload: Record<string, unknown>) => string[];
+  /** Problems of one stored row, given the generated callback whose content it holds. */
+  checkRow: (row: StoredCallbackEntity, payload: Record<string, unknown>, callback: StormCallback) => string[];
 }): Promise<StoredCallbackEntity[]> {
   const { prefix, byTask, urls, dataSource } = opts;
   const distinct = [...byTask.values()].flat();
   const rows = await dataSource
     .getRepository(StoredCallbackEntity)
     .find({ where: { taskId: Like(`${prefix}-%`) }, order: { id: 'ASC' } });
+  // Each row holds the content of one generated callback (matched by content, not by the module's key),
+  // and each generated callback is stored exactly once.
+  const byContent = new Map(distinct.map((c) => [contentOf(c.body), c]));
+  expect(byContent.size).toBe(distinct.length);
+  const matched = rows.map((row) => ({
+    row,
+    payload: payloadOf(row),
+    callback: byContent.get(contentOf(payloadOf(row))),
+  }));
+  expect(matched.filter((m) => !m.callback).map((m) => m.row.id)).toEqual([]);
   expect(rows.length).toBe(distinct.length);
-  expect(new Set(rows.map((r) => r.dedupeKey))).toEqual(new Set(distinct.map((c) => c.key)));
-  const rowProblems = rows.flatMap((row) => opts.checkRow(row, payloadOf(row)));
+  expect(new Set(matched.map((m) => m.callback!.key)).size).toBe(distinct.length);
+  const rowProblems = matched.flatMap((m) => opts.checkRow(m.row, m.payload, m.callback!));
   expect(rowProblems).toEqual([]);
 
   // 4. Each task against the pure reducer.
@@ -227,6 +238,12 @@ export async function verifyStoredState(opts: {
 /** A stored payload as an object (jsonb on PostgreSQL, JSON text on SQLite). */
 function payloadOf(row: StoredCallbackEntity): Record<string, unknown> {
   return (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as Record<string, unknown>;
+}
+
+/** A callback's content as the test compares it: without the signature fields, object keys sorted. */
+function contentOf(body: Body): string {
+  const { auth_timestamp: _t, auth_sign: _s, ...content } = body;
+  return JSON.stringify(sortKeys(content));
 }
 
 /** A JSON value with object keys sorted, for comparisons that ignore key order. */

@@ -1,5 +1,4 @@
 import { Agent, request } from 'node:http';
-import { dedupeKey } from '../../src/recording-callback';
 import type { FileState, TaskState, TaskTransition } from '../../src/recording-callback';
 import { sign } from './callbacks';
 
@@ -56,8 +55,21 @@ export interface StormCallback {
   seq: number;
   taskId: string;
   body: Body;
-  /** The module's identity of this content (`dedupeKey`). */
+  /**
+   * The test's own identity of this callback, `taskId#seq`: every copy of it in a storm shares it, since
+   * the test made the copies (the module's dedupe key is not used to judge the module).
+   */
   key: string;
+}
+
+/**
+ * The distinct callbacks of one task, numbered in lifecycle order.
+ *
+ * @example
+ * const callbacks = stormCallbacks('t1', taskLifecycle(rng, 't1', 0));
+ */
+export function stormCallbacks(taskId: string, bodies: Body[]): StormCallback[] {
+  return bodies.map((body, seq) => ({ seq, taskId, body, key: `${taskId}#${seq}` }));
 }
 
 /** One HTTP request of the storm: a copy of a distinct callback, signed with its own auth_timestamp. */
@@ -154,7 +166,7 @@ export function buildStorm(opts: {
   const byTask = new Map<string, StormCallback[]>();
   for (let t = 0; t < opts.tasks; t++) {
     const taskId = `${opts.prefix}-task-${String(t).padStart(3, '0')}`;
-    const callbacks = taskLifecycle(rng, taskId, t).map((body, seq) => ({ seq, taskId, body, key: dedupeKey(body) }));
+    const callbacks = stormCallbacks(taskId, taskLifecycle(rng, taskId, t));
     byTask.set(taskId, callbacks);
     distinct.push(...callbacks);
   }

@@ -96,12 +96,18 @@ describe('RecordingMetrics', () => {
     expect(again).toMatch(/^rc_delivery_backlog 7$/m);
   });
 
-  it('registers in the given registry under the given prefix, so two apps in one process do not collide', () => {
+  it('registers in the given registry under the given prefix, so two apps in one process do not collide', async () => {
     const shared = new Registry();
     new RecordingMetrics({ registry: shared, prefix: 'app1_' });
     new RecordingMetrics({ registry: shared, prefix: 'app2_' });
-    expect(shared.getSingleMetric('app1_callbacks_total')).toBeDefined();
-    expect(shared.getSingleMetric('app2_callbacks_total')).toBeDefined();
+    for (const name of ['app1_callbacks_total', 'app2_callbacks_total']) {
+      expect(await shared.getSingleMetric(name)?.get()).toMatchObject({ name, type: 'counter' });
+    }
+    // The same metrics twice, each under its own prefix, and nothing without one.
+    const names = (await shared.getMetricsAsJSON()).map((m) => m.name);
+    const app1 = names.filter((n) => n.startsWith('app1_'));
+    expect(app1.length).toBeGreaterThan(3);
+    expect(names.sort()).toEqual([...app1, ...app1.map((n) => n.replace('app1_', 'app2_'))].sort());
     expect(() => new RecordingMetrics({ registry: shared, prefix: 'app1_' })).toThrow(/already been registered/);
     expect(new RecordingMetrics().registry).not.toBe(new RecordingMetrics().registry);
   });

@@ -1,6 +1,7 @@
 import { RecordingFileEntity } from './recording-file.entity';
 import { RecordingTaskEntity } from './recording-task.entity';
 import { TaskTransitionEntity } from './task-transition.entity';
+import { toTaskState } from './task.store';
 
 /**
  * A file as the REST API shows it.
@@ -79,23 +80,20 @@ export function toFileView(f: RecordingFileEntity): RecordingFileView {
 }
 
 /**
- * Renders a task row with its files.
+ * Renders a task row with its files. The task's state comes from the task store's one row → `TaskState`
+ * mapping (`toTaskState`); the view adds the row's bookkeeping times and renders dates as ISO-8601.
+ * The queries read only tasks a callback was applied to; a row without (status NULL) is refused.
  *
  * @example
  * toTaskView(taskRow, fileRows).status; // 'RECORDING'
  */
 export function toTaskView(t: RecordingTaskEntity, files: RecordingFileEntity[]): RecordingTaskView {
+  const state = toTaskState(t);
+  if (!state) throw new TypeError(`recording task ${t.taskId} has no callback applied yet`);
+  const { lastEventAt, ...task } = state;
   return {
-    taskId: t.taskId,
-    projectId: t.projectId,
-    publishDomain: t.publishDomain,
-    app: t.app,
-    stream: t.stream,
-    recordFormat: t.recordFormat,
-    status: t.status ?? 'RECORDING',
-    errorMessage: t.errorMessage,
-    lastEventType: t.lastEventType,
-    lastEventAt: iso(t.lastEventAt),
+    ...task,
+    lastEventAt: lastEventAt.toISOString(),
     stalledAt: iso(t.stalledAt),
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
