@@ -1,17 +1,20 @@
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { loadHostConfig } from './host/host-config';
 import { configureHttp } from './host/http-setup';
+import { JsonLineLogger } from './host/json-line.logger';
 import { setupOpenApi } from './host/openapi';
 import { startupBanner } from './host/startup-banner';
 
 async function bootstrap(): Promise<void> {
   const config = loadHostConfig(process.env);
-  // JSON lines by default: one line per entry, whatever text a request carried.
-  const logger = new ConsoleLogger({ json: config.logFormat !== 'text' });
+  // JSON lines by default: one line per entry, whatever text a request carried, written after each
+  // event-loop turn rather than one blocking write per line.
+  const logger: LoggerService = config.logFormat === 'text' ? new ConsoleLogger() : new JsonLineLogger();
   const app = configureHttp(
     await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bodyParser: false, logger }),
     config.http,

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { CallbackBodyPipe } from './callback/callback-body.pipe';
 import { CallbackExceptionFilter } from './callback/callback-exception.filter';
 import { RecordingExceptionFilter } from './errors/recording-exception.filter';
+import { IngestBatchWriter } from './callback/ingest-batch';
 import { IngestService } from './callback/ingest.service';
 import { createRecordingCallbackController } from './callback/recording-callback.controller';
 import { SignatureGuard } from './callback/signature.guard';
@@ -36,6 +37,7 @@ import type { RecordingCallbackModuleOptions, ResolvedRecordingCallbackOptions }
 import { OperationAccessGuard, QueryAccessGuard } from './tasks/query-access.guard';
 import { createRecordingTasksController } from './tasks/recording-tasks.controller';
 import { RecordingTasksService } from './tasks/recording-tasks.service';
+import { TaskBatchStore } from './tasks/task-batch.store';
 import { TaskStore } from './tasks/task.store';
 import { DatabaseGateway } from './storage/database.gateway';
 import { RecordingTelemetry } from './telemetry/recording-telemetry';
@@ -82,10 +84,12 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
     },
     DatabaseGateway,
     IngestService,
+    IngestBatchWriter,
     SignatureGuard,
     CallbackBodyPipe,
     RecordingHandlerRegistry,
     TaskStore,
+    TaskBatchStore,
     DeliveryRunner,
     DeliveryScheduler,
     DeliveryOutbox,

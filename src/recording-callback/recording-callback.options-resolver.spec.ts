@@ -150,6 +150,21 @@ describe('resolveOptions', () => {
       }
     });
   });
+  it('ingest batches default to 128 callbacks, 4 ms and 4 at once, and refuse sizes beyond 1000', () => {
+    expect(resolveOptions({ auth: 'none' }).ingest).toEqual({ batchSize: 128, batchWaitMs: 4, concurrency: 4 });
+    expect(resolveOptions({ auth: 'none', ingest: { batchSize: 1, batchWaitMs: 0, concurrency: 9 } }).ingest).toEqual({
+      batchSize: 1,
+      batchWaitMs: 0,
+      concurrency: 9,
+    });
+    const refused = (ingest: object) => () => resolveOptions({ auth: 'none', ingest });
+    expect(refused({ batchSize: 1001 })).toThrow(
+      'RecordingCallbackModule option ingest.batchSize: must be at most 1000',
+    );
+    expect(refused({ batchSize: 0 })).toThrow('option ingest.batchSize: must be a whole number >= 1');
+    expect(refused({ batchWaitMs: -1 })).toThrow('option ingest.batchWaitMs: must be a whole number >= 0');
+    expect(refused({ concurrency: 1.5 })).toThrow('option ingest.concurrency: must be a whole number >= 1');
+  });
   it('delivery.run defaults to true and must be a boolean', () => {
     expect(resolveOptions({ auth: 'none' }).delivery.run).toBe(true);
     expect(resolveOptions({ auth: 'none', delivery: { run: false } }).delivery.run).toBe(false);

@@ -93,6 +93,14 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
       "is required: { algorithm, keys }, { domains: {...} }, or 'none' to accept unsigned callbacks",
     );
   }
+  const i = raw.ingest ?? {};
+  const ingest = {
+    batchSize: count('ingest.batchSize', i.batchSize, 128, 1),
+    batchWaitMs: count('ingest.batchWaitMs', i.batchWaitMs, 4, 0),
+    concurrency: count('ingest.concurrency', i.concurrency, 4, 1),
+  };
+  // Each callback takes up to 14 parameters in one statement; SQLite allows 32766 per statement.
+  if (ingest.batchSize > 1000) throw new RecordingCallbackOptionsError('ingest.batchSize', 'must be at most 1000');
   const d = raw.delivery ?? {};
   const delivery = {
     maxAttempts: count('delivery.maxAttempts', d.maxAttempts, 8, 1),
@@ -129,6 +137,7 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     maxFutureSeconds,
     queryGuards,
     operationGuards,
+    ingest,
     delivery,
     watchdog,
     reconcile: raw.reconcile === undefined ? null : resolveReconcile(raw.reconcile),

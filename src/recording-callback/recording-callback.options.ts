@@ -49,6 +49,8 @@ export interface RecordingCallbackModuleOptions {
    * are empty these routes are not open: they answer 403 until a guard is configured.
    */
   operationGuards?: Array<Type<CanActivate> | CanActivate>;
+  /** Group commit of incoming callbacks: how many share one transaction, and how many run at once. */
+  ingest?: RecordingIngestOptions;
   /** Retries of failed handler deliveries. */
   delivery?: RecordingDeliveryOptions;
   /** Stalled-task watchdog: a RECORDING task silent this long is flagged once. */
@@ -116,6 +118,27 @@ export interface ResolvedReconcileOptions {
 }
 
 /**
+ * Group commit of incoming callbacks on PostgreSQL. Callbacks that arrive within the same few event-loop
+ * turns are stored in one transaction (a fixed number of statements per batch) and each is answered
+ * after that commit; a callback that fails is retried alone, so it never fails the others. (On SQLite
+ * the module's group commit shares transactions by itself, and these options have no effect.)
+ *
+ * @example
+ * { batchSize: 128, batchWaitMs: 4, concurrency: 4 }
+ */
+export interface RecordingIngestOptions {
+  /** Most callbacks one transaction stores (default 128, at most 1000). */
+  batchSize?: number;
+  /** Longest time, in ms, a callback waits for others to join its transaction (default 4; 0: no waiting beyond one event-loop turn). */
+  batchWaitMs?: number;
+  /**
+   * Transactions of callbacks in flight at once, each on a pooled connection of its own (default 4;
+   * keep it below the pool size, which deliveries and queries share).
+   */
+  concurrency?: number;
+}
+
+/**
  * Delivery retry settings.
  *
  * @example
@@ -170,6 +193,7 @@ export interface ResolvedRecordingCallbackOptions {
   maxFutureSeconds: number;
   queryGuards: Array<Type<CanActivate> | CanActivate>;
   operationGuards: Array<Type<CanActivate> | CanActivate>;
+  ingest: Required<RecordingIngestOptions>;
   delivery: Required<RecordingDeliveryOptions>;
   watchdog: Required<RecordingWatchdogOptions>;
   /** Null when reconciliation is not enabled. */

@@ -1,18 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { DeliveryOutbox } from '../delivery/delivery-outbox';
-import type { StoredDelivery } from '../delivery/delivery-outbox';
-import { storedCallbackSql } from '../delivery/stored-callback.sql';
 import { InvalidFieldsException } from '../errors/invalid-fields.exception';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { dedupeKey } from '../protocol/dedupe-key';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
-import { fileKeyOf } from '../tasks/task-state.reducer';
-import { TaskStore } from '../tasks/task.store';
-import type { LockedTask } from '../tasks/task.store';
 import { DatabaseGateway } from '../storage/database.gateway';
+import type { Batched } from '../storage/database.gateway';
 import { cutText } from '../telemetry/log-line';
+import { IngestBatchWriter } from './ingest-batch';
+import type { Applied, IngestItem } from './ingest-batch';
 
 /**
  * What storing one callback came to: newly stored, or a duplicate of a stored one; with the id of the
@@ -26,38 +23,33 @@ export interface IngestResult {
   callbackId: number;
 }
 
-/** A field of a callback that differs from the task its task_id names. */
-interface Mismatch {
-  field: (typeof IDENTITY)[number];
-  given: string;
-  stored: string;
-}
-
-/** The transaction's outcome; a refused callback is thrown only after it, so it fails no group commit. */
-type Applied = (IngestResult & { delivery?: StoredDelivery }) | { result: 'mismatch'; fields: Mismatch[] };
-
-const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
-
 /** A value for the mismatch message, cut so that all three fit in the 200 characters a problem may have. */
 const quoted = (value: string) => JSON.stringify(cutText(value, 48));
 
 /**
  * Stores one callback and its effects in a single transaction: lock (or create) the task, drop
  * duplicates, store the callback, apply it to the task store, record its delivery in the outbox; after
- * the commit, hand the delivery over. Storage errors propagate as they are (the HTTP layer answers 503
- * or 400), so Huawei sends the callback again; nothing answered 200 is lost.
+ * the commit, hand the delivery over. Callbacks arriving together share the transaction (group commit,
+ * `ingest` options; see {@link IngestBatchWriter}), each answered after the commit that stored it.
+ * Storage errors propagate as they are (the HTTP layer answers 503 or 400), so Huawei sends the
+ * callback again; nothing answered 200 is lost.
  *
  * @example
  * const { result, callbackId } = await ingest.ingest(dto, rawBody);
  */
 @Injectable()
 export class IngestService {
+  private readonly store: Batched<IngestItem, Applied>;
+
   constructor(
-    private readonly db: DatabaseGateway,
-    private readonly tasks: TaskStore,
+    db: DatabaseGateway,
+    writer: IngestBatchWriter,
     private readonly outbox: DeliveryOutbox,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
-  ) {}
+  ) {
+    const { batchSize: maxSize, batchWaitMs: maxWaitMs, concurrency } = options.ingest;
+    this.store = db.batcher((em, items) => writer.write(em, items), { maxSize, maxWaitMs, concurrency });
+  }
 
   /** Throws {@link InvalidFieldsException} when the callback's task belongs to another domain, app or stream. */
   async ingest(callback: RecordingCallbackDto, raw: Record<string, unknown>): Promise<IngestResult> {
@@ -68,7 +60,7 @@ export class IngestService {
     // A storage failure is a typed error (503, or 400 for a refused value). Usually nothing was stored; if
     // the connection broke during COMMIT it was, and the resend is answered "duplicate". Either way
     // sending it again is safe.
-    const applied = await this.db.transaction((em) => this.apply(em, callback, payloadJson, key, receivedAt));
+    const applied = await this.store({ callback, payloadJson, dedupeKey: key, receivedAt });
     if (applied.result === 'mismatch') {
       // Both values are named, so the operator can tell a misrouted domain from a squatted task id
       // (docs/production.md); the exception filter logs the message as an invalid callback.
@@ -88,63 +80,4 @@ export class IngestService {
     if (delivery) void this.outbox.handOver(delivery);
     return result;
   }
-
-  private async apply(
-    em: EntityManager,
-    callback: RecordingCallbackDto,
-    payloadJson: string,
-    key: string,
-    receivedAt: Date,
-  ): Promise<Applied> {
-    // Every callback of a task serialises on the task row, which makes the dedupe below race-free and
-    // keeps callback ids in the order the state was reduced.
-    const locked = await this.tasks.createOrLock(em, callback, receivedAt);
-    const fields = otherTaskFields(locked, callback);
-    if (fields.length) return { result: 'mismatch', fields };
-
-    // Most callbacks are new: try the insert, and look up the stored one only when the key exists.
-    const [stored] = await this.db.query<{ id: number }>(
-      em,
-      storedCallbackSql.insert({
-        dedupeKey: key,
-        taskId: callback.task_id,
-        eventType: callback.event_type,
-        jobId: fileKeyOf(callback)?.jobId ?? null,
-        publishDomain: callback.publish_domain,
-        payload: payloadJson,
-        receivedAt: this.db.dialect.time(receivedAt),
-      }),
-    );
-    if (!stored) {
-      const [duplicate] = await this.db.query<{ id: number }>(em, storedCallbackSql.idByDedupeKey(key));
-      // Callbacks are never deleted, so the conflicting row is there; say so plainly if it is not.
-      if (!duplicate) throw new Error(`callback with dedupe key ${key} conflicted but cannot be read`);
-      return { result: 'duplicate', callbackId: Number(duplicate.id) };
-    }
-    const callbackId = Number(stored.id);
-    const applied = await this.tasks.apply(em, locked.state, callback, callbackId, receivedAt);
-    const delivery = await this.outbox.store(em, {
-      callbackId,
-      taskId: callback.task_id,
-      eventType: callback.event_type,
-      context: { ...applied, at: receivedAt },
-      callback,
-    });
-    return { result: 'accepted', callbackId, delivery };
-  }
-}
-
-/**
- * Keys are chosen by publish_domain, so a callback signed for one domain must not touch another
- * domain's task: a task keeps the domain, app and stream of its first callback. Returns the fields
- * that differ.
- */
-function otherTaskFields(locked: LockedTask, callback: RecordingCallbackDto): Mismatch[] {
-  if (!locked.state) return [];
-  const stored = { publish_domain: locked.publishDomain, app: locked.app, stream: locked.stream };
-  return IDENTITY.filter((f) => stored[f] !== callback[f]).map((field) => ({
-    field,
-    given: callback[field],
-    stored: stored[field],
-  }));
 }

@@ -6,7 +6,8 @@ import { DatabaseGateway } from '../storage/database.gateway';
 import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 import { DeliveryScheduler } from './delivery-scheduler';
-import { MAX_DELIVERY_ID, deliveryPage, deliverySql } from './delivery.sql';
+import { deliveryPage } from './delivery-list.sql';
+import { MAX_DELIVERY_ID, deliverySql } from './delivery.sql';
 import type { ReplayableStatus } from './delivery.sql';
 
 /**

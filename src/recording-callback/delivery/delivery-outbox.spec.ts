@@ -18,13 +18,14 @@ describe('DeliveryOutbox', () => {
   let scheduler: DeliveryScheduler;
   let outbox: DeliveryOutbox;
 
-  beforeEach(async () => {
-    store = await openUnitStore({ leaseMs: 60_000 });
+  beforeEach(() => wire());
+  async function wire(delivery: { pollIntervalMs?: number } = {}): Promise<void> {
+    store = await openUnitStore({ leaseMs: 60_000, ...delivery });
     registry = new FakeRegistry();
     const runner = new DeliveryRunner(store.db, registry, store.options, new RecordingTelemetry());
     scheduler = new DeliveryScheduler(store.db, runner, registry, store.options);
     outbox = new DeliveryOutbox(store.db, scheduler, registry, store.options);
-  });
+  }
   afterEach(() => store.close());
 
   let nextCallbackId = 1;
@@ -117,6 +118,48 @@ describe('DeliveryOutbox', () => {
     await until(async () => (await rows()).every((r) => r.status === 'delivered'));
     expect(seen.map((e) => (e as { callbackId: number }).callbackId)).toEqual([first.callbackId, second.callbackId]);
   });
+
+  it('stores a batch in one statement, in order, claiming only the first delivery of each task', async () => {
+    registry.on(RecordingEvents.Start, 'A.onStart');
+    scheduler.onApplicationBootstrap();
+    const list = [await startDelivery('t1'), await startDelivery('t2'), await startDelivery('t1')];
+    const stored = await store.db.transaction((em) => outbox.storeAll(em, list));
+    expect(stored.map((s) => s.state)).toEqual(['claimed', 'claimed', 'pending']);
+    const claimed = stored.filter((s): s is Extract<StoredDelivery, { state: 'claimed' }> => s.state === 'claimed');
+    expect(claimed.map((s) => [s.row.taskId, s.row.callbackId])).toEqual([
+      ['t1', list[0].callbackId],
+      ['t2', list[1].callbackId],
+    ]);
+    expect((await rows()).map((r) => [r.callback_id, r.lease_owner])).toEqual([
+      [list[0].callbackId, scheduler.instanceId],
+      [list[1].callbackId, scheduler.instanceId],
+      [list[2].callbackId, null],
+    ]);
+  });
+
+  it.each([
+    [3_600_000, 0],
+    [0, 1],
+  ])(
+    'with pollIntervalMs %d, a task loop after a delivery claimed at ingest runs %d claim transaction(s)',
+    async (pollIntervalMs, claims) => {
+      // With polling on, the poll would take what another instance stored meanwhile, so the loop ends
+      // without the claim that finds nothing; with polling off it must look.
+      await store.close();
+      await wire({ pollIntervalMs });
+      registry.on(RecordingEvents.Start, 'A.onStart');
+      scheduler.onApplicationBootstrap();
+      const stored = await store1(await startDelivery('t1'));
+      let transactions = 0;
+      const transaction = store.db.transaction.bind(store.db);
+      store.db.transaction = ((work) => (transactions++, transaction(work))) as typeof store.db.transaction;
+      await outbox.handOver(stored);
+      await scheduler.beforeApplicationShutdown();
+      expect(await rows()).toEqual([expect.objectContaining({ status: 'delivered', lease_owner: null })]);
+      // The outcome is one statement on its own; a claim is a transaction.
+      expect(transactions).toBe(claims);
+    },
+  );
 
   it('stores nothing when the caller’s transaction rolls back', async () => {
     registry.on(RecordingEvents.Start, 'A.onStart');

@@ -64,29 +64,48 @@ export class DeliveryOutbox {
    * the task's older deliveries. Pass the result to {@link handOver} after commit.
    */
   async store(em: EntityManager, d: NewDelivery): Promise<StoredDelivery> {
-    const now = d.context.at.getTime();
+    const [stored] = await this.storeAll(em, [d]);
+    return stored;
+  }
+
+  /**
+   * Records deliveries in order inside the caller's transaction, in one statement, as {@link store}
+   * does for each. Only the first delivery of a task in the list may be claimed (the others wait
+   * behind it); claims stop where this instance would hold more task loops than it should.
+   */
+  async storeAll(em: EntityManager, list: NewDelivery[]): Promise<StoredDelivery[]> {
+    if (!list.length) return [];
     const started = this.scheduler.started;
-    const listened = started && this.eventsOf(d).some((e) => this.registry.handlersOf(e).length > 0);
-    const status: DeliveryStatus = started && !listened ? 'delivered' : 'pending';
     // Claimed for this instance in the same statement when no other delivery of the task is open. When
     // this instance already holds as many task loops as it should, the delivery stays unclaimed in the
     // database (the poll takes it later) instead of waiting in memory: a sustained burst then grows the
     // backlog table, not the heap.
-    const claim = status === 'pending' && this.scheduler.accepting && !this.scheduler.saturated();
-    const [row] = await this.db.query<{ id: number; lease_owner: string | null }>(
-      em,
-      deliverySql.insert(
-        { ...d, status, now, context: JSON.stringify(d.context) },
-        claim ? { owner: this.scheduler.instanceId, leaseUntil: now + this.options.delivery.leaseMs } : undefined,
-      ),
-    );
-    if (status === 'delivered') return { state: 'delivered' };
-    if (!row.lease_owner) return { state: 'pending', taskId: d.taskId };
-    const { callbackId, taskId, eventType, context, callback } = d;
-    return {
-      state: 'claimed',
-      row: { id: Number(row.id), callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback },
-    };
+    let room = this.scheduler.accepting ? this.scheduler.room() : 0;
+    const seen = new Set<string>();
+    const rows = list.map((d) => {
+      const now = d.context.at.getTime();
+      const listened = started && this.eventsOf(d).some((e) => this.registry.handlersOf(e).length > 0);
+      const status: DeliveryStatus = started && !listened ? 'delivered' : 'pending';
+      const first = !seen.has(d.taskId);
+      if (status === 'pending') seen.add(d.taskId);
+      const claim = status === 'pending' && first && room > 0;
+      if (claim) room--;
+      const lease = { owner: this.scheduler.instanceId, leaseUntil: now + this.options.delivery.leaseMs };
+      return { ...d, status, now, context: JSON.stringify(d.context), claim: claim ? lease : undefined };
+    });
+    const inserted = await this.db.query<{ id: number; lease_owner: string | null }>(em, deliverySql.insertMany(rows));
+    // RETURNING promises no order, but ids rise in the order the rows were inserted (the list's order),
+    // so the rows sorted by id match the list.
+    const ids = inserted.map((r) => ({ id: Number(r.id), owner: r.lease_owner })).sort((a, b) => a.id - b.id);
+    return rows.map((row, i): StoredDelivery => {
+      if (row.status === 'delivered') return { state: 'delivered' };
+      if (!ids[i].owner) return { state: 'pending', taskId: row.taskId };
+      const { callbackId, taskId, eventType, context, callback } = list[i];
+      return {
+        state: 'claimed',
+        row: { id: ids[i].id, callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback },
+      };
+    });
   }
 
   /**

@@ -4,12 +4,14 @@ import { parseRecordingCallback } from '../protocol/parse-callback';
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { DatabaseGateway } from '../storage/database.gateway';
+import type { Batched } from '../storage/database.gateway';
+import type { BatchLimits } from '../storage/transaction-batcher';
 import { RecordingTelemetry } from '../telemetry/recording-telemetry';
 import { retryDelay } from './backoff';
 import { reviveContext } from './delivery-context';
 import type { DeliveryStatus } from './delivery.entity';
 import { deliverySql } from './delivery.sql';
-import type { DeliveryRow } from './delivery.sql';
+import type { DeliveryOutcomeRow, DeliveryRow } from './delivery.sql';
 import { storedCallbackSql } from './stored-callback.sql';
 import { RecordingHandlerRegistry } from './recording-handler.registry';
 import {
@@ -33,6 +35,15 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** One attempt's outcome to record, with the delivery and the instance that must still hold its lease. */
+type OutcomeToRecord = DeliveryOutcomeRow & { id: number; owner: string };
+
+/**
+ * Outcomes of deliveries that finish within the same event-loop turns are recorded by one statement: each
+ * outcome is one row to update, so a batch costs one round trip instead of one per delivery.
+ */
+const OUTCOME_BATCH: BatchLimits = { maxSize: 64, maxWaitMs: 1, concurrency: 2 };
+
 /** An error as one bounded line of text. */
 export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 2000);
 
@@ -52,12 +63,25 @@ export type AttemptOutcome = Exclude<DeliveryStatus, 'pending'> | undefined;
 export class DeliveryRunner {
   private readonly logger = new Logger('RecordingDelivery');
 
+  /** Records outcomes; those of deliveries finishing together share one statement. */
+  private readonly record: Batched<OutcomeToRecord, boolean>;
+
   constructor(
     private readonly db: DatabaseGateway,
     private readonly registry: RecordingHandlerRegistry,
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
     private readonly telemetry: RecordingTelemetry,
-  ) {}
+  ) {
+    this.record = db.batcher(
+      async (em, outcomes) => {
+        const rows = await db.query<{ id: number }>(em, deliverySql.finishMany(outcomes));
+        const updated = new Set(rows.map((r) => Number(r.id)));
+        return outcomes.map((o) => updated.has(o.id));
+      },
+      OUTCOME_BATCH,
+      { oneStatement: true },
+    );
+  }
 
   async run(row: DeliveryRow, owner: string): Promise<AttemptOutcome> {
     const started = performance.now();
@@ -157,10 +181,17 @@ export class DeliveryRunner {
       next = now + retryDelay(attempt, baseDelayMs, maxDelayMs, Math.random);
     }
     const lastError = errors.length ? errors.join('; ').slice(0, 4000) : null;
-    const updated = await this.db.execute(
-      deliverySql.finish(row.id, owner, { status, attempts: attempt, nextAttemptAt: next, lastError, succeeded, now }),
-    );
-    if (updated.length === 0) {
+    const updated = await this.record({
+      id: row.id,
+      owner,
+      status,
+      attempts: attempt,
+      nextAttemptAt: next,
+      lastError,
+      succeeded,
+      now,
+    });
+    if (!updated) {
       this.logger.warn(`delivery ${row.id}: lease was lost before the outcome was recorded; it will run again`);
       return undefined;
     }

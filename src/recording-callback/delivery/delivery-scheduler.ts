@@ -66,7 +66,12 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
 
   /** True when this instance runs as many task loops as it should hold in memory. */
   saturated(): boolean {
-    return this.draining.size >= this.options.delivery.concurrency * 4;
+    return this.room() === 0;
+  }
+
+  /** How many more task loops this instance may start before it holds as many as it should. */
+  room(): number {
+    return Math.max(0, this.options.delivery.concurrency * 4 - this.draining.size);
   }
 
   onApplicationBootstrap(): void {
@@ -144,9 +149,16 @@ export class DeliveryScheduler implements OnApplicationBootstrap, BeforeApplicat
         }
         state.again = false;
         state.idle = false;
-        const row = state.claimed.shift() ?? (await this.slots.use(() => this.claim(taskId)));
+        const handedOver = state.claimed.shift();
+        const row = handedOver ?? (await this.slots.use(() => this.claim(taskId)));
         if (row) await this.slots.use(() => this.runner.run(row, this.instanceId));
         else state.idle = true;
+        // A delivery claimed at ingest was the task's only open one. Unless a callback of the task arrived
+        // since (a kick) the loop ends without the claim that would find nothing (a transaction of four
+        // round trips); what another instance stored meanwhile, or a retry, the poll takes.
+        if (handedOver && !state.again && !state.claimed.length && this.options.delivery.pollIntervalMs > 0) {
+          state.idle = true;
+        }
       }
     } catch (e) {
       this.draining.delete(taskId);

@@ -1,10 +1,7 @@
-import { In } from 'typeorm';
-import type { EntityManager } from 'typeorm';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import type { SqlDialect } from '../storage/sql-dialect';
 import { placeholders, statement } from '../storage/statement';
 import type { Statement } from '../storage/statement';
-import { DeliveryEntity } from './delivery.entity';
 import type { DeliveryStatus } from './delivery.entity';
 
 /**
@@ -51,13 +48,44 @@ export type ReplayableStatus = Exclude<DeliveryStatus, 'pending'>;
 
 const OPEN = `status IN ('pending', 'failed')`;
 
-/** lease_owner and lease_until of a new delivery: the given lease, unless the task has an open delivery. */
+/**
+ * lease_owner and lease_until of a new delivery: the given lease, unless none is given (NULL) or the task
+ * has an open delivery. One text whether a row claims or not, so a multi-row insert has one text per row
+ * count (SQLite caches prepared statements by text).
+ */
 const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
   .map(
     (value) =>
-      `CASE WHEN EXISTS (SELECT 1 FROM recording_deliveries WHERE task_id = ? AND ${OPEN}) THEN NULL ELSE ${value} END`,
+      `CASE WHEN ${value} IS NULL THEN NULL
+         WHEN EXISTS (SELECT 1 FROM recording_deliveries WHERE task_id = ? AND ${OPEN}) THEN NULL ELSE ${value} END`,
   )
   .join(', ');
+
+/** A delivery row to insert (`now` in epoch ms, `context` as JSON text). */
+export interface NewDeliveryRow {
+  callbackId: number | null;
+  taskId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  now: number;
+  context: string;
+}
+
+/** The outcome of one attempt, as {@link deliverySql.finish} records it (times in epoch ms). */
+export interface DeliveryOutcomeRow {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  succeeded: string[];
+  now: number;
+}
+
+/** A lease to take on a new delivery (see {@link deliverySql.insert}). */
+export interface DeliveryClaim {
+  owner: string;
+  leaseUntil: number;
+}
 
 /**
  * The statements of the `recording_deliveries` table. Times are epoch milliseconds; `?` placeholders.
@@ -67,36 +95,37 @@ const CLAIM_IF_NONE_OPEN = ['CAST(? AS VARCHAR(64))', 'CAST(? AS BIGINT)']
  */
 export const deliverySql = {
   /**
-   * A new delivery, returning `id, lease_owner`. With `claim`, it is leased to `claim.owner` in the
-   * same statement when no other delivery of its task is open.
+   * A new delivery, returning `id, lease_owner, callback_id`. With `claim`, it is leased to
+   * `claim.owner` in the same statement when no other delivery of its task is open.
    */
-  insert(
-    d: {
-      callbackId: number | null;
-      taskId: string;
-      eventType: string;
-      status: DeliveryStatus;
-      now: number;
-      context: string;
-    },
-    claim?: { owner: string; leaseUntil: number },
-  ): Statement {
+  insert(d: NewDeliveryRow, claim?: DeliveryClaim): Statement {
+    return deliverySql.insertMany([{ ...d, claim }]);
+  },
+
+  /**
+   * New deliveries in one statement, in order (so ids rise in that order), returning `id, lease_owner,
+   * callback_id` of each. The claim check sees only deliveries stored before the statement, so give a
+   * `claim` to at most one delivery per task.
+   */
+  insertMany(list: Array<NewDeliveryRow & { claim?: DeliveryClaim }>): Statement {
+    const rows = list.map(() => `(?, ?, ?, ?, 0, ?, ${CLAIM_IF_NONE_OPEN}, NULL, '[]', ?, ?, ?)`);
     return statement(
       `INSERT INTO recording_deliveries (callback_id, task_id, event_type, status, attempts, next_attempt_at, lease_owner,
          lease_until, last_error, succeeded_handlers, context, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 0, ?, ${claim ? CLAIM_IF_NONE_OPEN : 'NULL, NULL'}, NULL, '[]', ?, ?, ?)
-       RETURNING id, lease_owner`,
-      [
+       VALUES ${rows.join(', ')}
+       RETURNING id, lease_owner, callback_id`,
+      list.flatMap((d) => [
         d.callbackId,
         d.taskId,
         d.eventType,
         d.status,
         d.now,
-        ...(claim ? [d.taskId, claim.owner, d.taskId, claim.leaseUntil] : []),
+        ...[d.claim?.owner ?? null, d.taskId, d.claim?.owner ?? null],
+        ...[d.claim?.leaseUntil ?? null, d.taskId, d.claim?.leaseUntil ?? null],
         d.context,
         d.now,
         d.now,
-      ],
+      ]),
     );
   },
 
@@ -132,23 +161,32 @@ export const deliverySql = {
   },
 
   /** Records an attempt's outcome and frees the lease, only while `owner` still holds it; returns `id`. */
-  finish(
-    id: number,
-    owner: string,
-    o: {
-      status: DeliveryStatus;
-      attempts: number;
-      nextAttemptAt: number;
-      lastError: string | null;
-      succeeded: string[];
-      now: number;
-    },
-  ): Statement {
+  finish(id: number, owner: string, o: DeliveryOutcomeRow): Statement {
+    return deliverySql.finishMany([{ ...o, id, owner }]);
+  },
+
+  /**
+   * Records the outcomes of several deliveries in one statement, each only while its `owner` still holds
+   * its lease; returns the `id` of each delivery updated. Each column takes its row's value through
+   * `CASE id WHEN … ELSE column END`, so each value gets the column's type on both databases.
+   */
+  finishMany(list: Array<DeliveryOutcomeRow & { id: number; owner: string }>): Statement {
+    const set = (column: string, value: (o: (typeof list)[number]) => unknown) => ({
+      sql: `${column} = CASE id ${list.map(() => 'WHEN ? THEN ?').join(' ')} ELSE ${column} END`,
+      params: list.flatMap((o) => [o.id, value(o)]),
+    });
+    const columns = [
+      set('status', (o) => o.status),
+      set('attempts', (o) => o.attempts),
+      set('next_attempt_at', (o) => o.nextAttemptAt),
+      set('last_error', (o) => o.lastError),
+      set('succeeded_handlers', (o) => JSON.stringify(o.succeeded)),
+      set('updated_at', (o) => o.now),
+    ];
     return statement(
-      `UPDATE recording_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
-         succeeded_handlers = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-       WHERE id = ? AND lease_owner = ? RETURNING id`,
-      [o.status, o.attempts, o.nextAttemptAt, o.lastError, JSON.stringify(o.succeeded), o.now, id, owner],
+      `UPDATE recording_deliveries SET ${columns.map((c) => c.sql).join(', ')}, lease_owner = NULL, lease_until = NULL
+       WHERE ${list.map(() => '(id = ? AND lease_owner = ?)').join(' OR ')} RETURNING id`,
+      [...columns.flatMap((c) => c.params), ...list.flatMap((o) => [o.id, o.owner])],
     );
   },
 
@@ -207,41 +245,3 @@ export const deliverySql = {
     );
   },
 };
-
-/**
- * One page of deliveries, newest first (keyset by id, before `cursor` when given); at most `take` rows.
- *
- * @example
- * const rows = await deliveryPage(em, { status: 'dead' }, 51);
- */
-export function deliveryPage(
-  em: EntityManager,
-  filter: { status?: DeliveryStatus; taskId?: string; cursor?: number },
-  take: number,
-): Promise<DeliveryEntity[]> {
-  const qb = em.getRepository(DeliveryEntity).createQueryBuilder('d').where('1 = 1');
-  if (filter.status) qb.andWhere('d.status = :status', { status: filter.status });
-  if (filter.taskId) qb.andWhere('d.task_id = :taskId', { taskId: filter.taskId });
-  if (filter.cursor !== undefined) qb.andWhere('d.id < :cursor', { cursor: filter.cursor });
-  return qb.orderBy('d.id', 'DESC').limit(take).getMany();
-}
-
-/**
- * How many deliveries have each of `statuses` (statuses with none are left out).
- *
- * @example
- * await deliveryCountsByStatus(em, ['pending', 'failed', 'dead']); // [{ status: 'dead', n: 2 }]
- */
-export function deliveryCountsByStatus(
-  em: EntityManager,
-  statuses: readonly DeliveryStatus[],
-): Promise<Array<{ status: DeliveryStatus; n: number | string }>> {
-  return em
-    .getRepository(DeliveryEntity)
-    .createQueryBuilder('d')
-    .select('d.status', 'status')
-    .addSelect('COUNT(*)', 'n')
-    .where({ status: In([...statuses]) })
-    .groupBy('d.status')
-    .getRawMany();
-}

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { StoredCallbackEntity } from '../delivery/stored-callback.entity';
 import { readOnOwnConnection } from '../storage/connections';
 import { PING } from '../storage/statement';
-import { deliveryCountsByStatus } from '../delivery/delivery.sql';
+import { deliveryCountsByStatus } from '../delivery/delivery-list.sql';
 import { ReconcileRunEntity } from '../reconcile/reconcile-run.entity';
 
 /**

@@ -7,7 +7,15 @@ import { dialectOf } from './sql-dialect';
 import type { SqlDialect } from './sql-dialect';
 import { SqliteGroupCommit } from './sqlite-group-commit';
 import type { Statement } from './statement';
-import { classifyStorageError } from './storage.errors';
+import { StorageUnavailableError, classifyStorageError } from './storage.errors';
+import { TransactionBatcher } from './transaction-batcher';
+import type { BatchLimits, BatchWork } from './transaction-batcher';
+
+/**
+ * Submits items to a group commit of one kind of work (see {@link DatabaseGateway.batcher}); resolves
+ * with the item's result after the commit, or rejects with a typed storage error.
+ */
+export type Batched<I, R> = (item: I) => Promise<R>;
 
 /** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
 async function typed<T>(work: Promise<T>): Promise<T> {
@@ -57,6 +65,37 @@ export class DatabaseGateway {
    */
   transaction<T>(work: Work<T>): Promise<T> {
     return typed(this.commits ? this.commits.run(work) : onOwnConnection(this.dataSource, work, true));
+  }
+
+  /**
+   * Group commit for one kind of work: items submitted within the same event-loop turns are stored by
+   * one call of `work` in one transaction, answered after its commit (see {@link TransactionBatcher}).
+   * On PostgreSQL up to `limits.concurrency` batches run at once, each on a pooled connection of its
+   * own; `work` must then lock rows in one order (e.g. sorted keys) so that concurrent batches, of this
+   * instance or another, never deadlock. On SQLite each item is one work of the shared group commit
+   * (which already shares the transaction), run as a batch of one.
+   * With `oneStatement`, `work` runs exactly one statement, and on PostgreSQL runs in autocommit.
+   *
+   * @example
+   * const store = db.batcher((em, items) => storeAll(em, items), { maxSize: 128, maxWaitMs: 2, concurrency: 4 });
+   * const result = await store(item);
+   */
+  batcher<I, R>(work: BatchWork<I, R>, limits: BatchLimits, how: { oneStatement?: boolean } = {}): Batched<I, R> {
+    const commits = this.commits;
+    if (commits) {
+      // SQLite: the shared group commit already puts the callbacks of a turn in one transaction, and a
+      // statement costs no round trip. Each item runs as its own work there, with one-row statements whose
+      // texts stay prepared; measured, multi-row statements of varying texts cost more per row.
+      return (item) => typed(commits.run(async (em) => (await work(em, [item]))[0]));
+    }
+    // A work of one statement is atomic on its own: on PostgreSQL it runs in autocommit, without the two
+    // round trips of BEGIN and COMMIT.
+    const run = <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, !how.oneStatement);
+    // A value the database refused is one item's fault: run the items again alone. A lost connection, a
+    // timeout or a lock conflict would fail again for each of them: fail the batch at once (503, resent).
+    const retryAlone = (error: unknown) => !(classifyStorageError(error) instanceof StorageUnavailableError);
+    const batcher = new TransactionBatcher(run, work, limits, retryAlone);
+    return (item) => typed(batcher.submit(item));
   }
 
   /**

@@ -26,5 +26,11 @@ export function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
 }
 
+/** `(?, …), (?, …)`: `count` rows of `width` placeholders, for a multi-row `VALUES` list. */
+export function valueRows(count: number, width: number): string {
+  const row = `(${placeholders(width)})`;
+  return Array.from({ length: count }, () => row).join(', ');
+}
+
 /** The cheapest statement that proves the database answers. */
 export const PING: Statement = statement('SELECT 1');

@@ -4,7 +4,6 @@ import type { Statement } from '../storage/statement';
 import type { ListTasksQuery } from './list-tasks.query';
 import { RecordingTaskEntity } from './recording-task.entity';
 import type { TaskCursor } from './task-cursor';
-import type { FileState, TaskState, TaskTransition } from './task-state.reducer';
 
 /** A datetime parameter in the dialect's form (see `SqlDialect.time`). */
 type Time = Date | string | null;
@@ -15,7 +14,7 @@ export const TASK_COLUMNS = `task_id AS "taskId", project_id AS "projectId", pub
   last_event_at AS "lastEventAt"`;
 
 /** File columns under the names of {@link FileState}'s fields, plus the row `id`. */
-const FILE_COLUMNS = `id, status, download_url AS "downloadUrl", asset_id AS "assetId", file_size AS "fileSize",
+export const FILE_COLUMNS = `id, status, download_url AS "downloadUrl", asset_id AS "assetId", file_size AS "fileSize",
   record_duration AS "recordDuration", start_time AS "startTime", end_time AS "endTime", width, height`;
 
 /**
@@ -26,99 +25,17 @@ const FILE_COLUMNS = `id, status, download_url AS "downloadUrl", asset_id AS "as
  * const [row] = await db.query(em, taskSql.createOrLock(callback, at));
  */
 export const taskSql = {
-  /**
-   * Creates the task if missing (with status NULL: not yet reduced) and locks it, returning its columns.
-   * The no-op DO UPDATE (of a column no index holds) takes the row lock on PostgreSQL, which DO NOTHING
-   * would not, and returns the current row.
-   */
-  createOrLock(t: { taskId: string; publishDomain: string; app: string; stream: string }, at: Time): Statement {
-    return statement(
-      `INSERT INTO recording_tasks (task_id, publish_domain, app, stream, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT (task_id) DO UPDATE SET updated_at = recording_tasks.updated_at
-       RETURNING ${TASK_COLUMNS}`,
-      [t.taskId, t.publishDomain, t.app, t.stream, at, at],
-    );
-  },
-
   /** The task's id, for a row lock (see `SqlDialect.lockRows`). */
   selectTaskId(taskId: string): Statement {
     return statement('SELECT task_id FROM recording_tasks WHERE task_id = ?', [taskId]);
   },
 
-  /** Writes a reduced task state; a callback also clears the stall flag. */
-  update(task: TaskState, lastEventAt: Time, at: Time): Statement {
+  /** The files reconciliation recovered under these recovery keys (see `recoveryKeyOf`). */
+  recoveredFiles(recoveryKeys: string[]): Statement {
     return statement(
-      `UPDATE recording_tasks SET project_id = ?, record_format = ?, status = ?, error_message = ?, last_event_type = ?,
-         last_event_at = ?, stalled_at = NULL, updated_at = ? WHERE task_id = ?`,
-      [
-        task.projectId,
-        task.recordFormat,
-        task.status,
-        task.errorMessage,
-        task.lastEventType,
-        lastEventAt,
-        at,
-        task.taskId,
-      ],
-    );
-  },
-
-  /** One file of a task, identified by (task_id, job_id, record_format). */
-  selectFile(taskId: string, jobId: string, recordFormat: string): Statement {
-    return statement(
-      `SELECT ${FILE_COLUMNS} FROM recording_files WHERE task_id = ? AND job_id = ? AND record_format = ?`,
-      [taskId, jobId, recordFormat],
-    );
-  },
-
-  /** Writes a reduced file state, as a new row (`id` undefined) or over the existing one. */
-  upsertFile(
-    taskId: string,
-    file: FileState,
-    times: { startTime: Time; endTime: Time; at: Time },
-    id: number | undefined,
-  ): Statement {
-    const values = [
-      file.status,
-      file.downloadUrl,
-      file.assetId,
-      file.fileSize,
-      file.recordDuration,
-      times.startTime,
-      times.endTime,
-      file.width,
-      file.height,
-      times.at,
-    ];
-    if (id !== undefined) {
-      return statement(
-        `UPDATE recording_files SET status = ?, download_url = ?, asset_id = ?, file_size = ?, record_duration = ?,
-           start_time = ?, end_time = ?, width = ?, height = ?, updated_at = ? WHERE id = ?`,
-        [...values, id],
-      );
-    }
-    return statement(
-      `INSERT INTO recording_files (status, download_url, asset_id, file_size, record_duration, start_time, end_time,
-         width, height, updated_at, created_at, task_id, job_id, record_format)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [...values, times.at, taskId, file.jobId, file.recordFormat],
-    );
-  },
-
-  /** The file reconciliation recovered under this recovery key (see `recoveryKeyOf`), if any. */
-  recoveredFile(recoveryKey: string): Statement {
-    return statement(
-      `SELECT task_id AS "taskId", job_id AS "jobId" FROM recording_files WHERE recovery_key = ? AND source = 'reconciled'`,
-      [recoveryKey],
-    );
-  },
-
-  /** Records one status change of a task. */
-  insertTransition(taskId: string, t: TaskTransition, callbackId: number, at: Time): Statement {
-    return statement(
-      `INSERT INTO recording_task_transitions (task_id, from_status, to_status, event_type, job_id, callback_id, at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      [taskId, t.fromStatus, t.toStatus, t.eventType, t.jobId, callbackId, at],
+      `SELECT task_id AS "taskId", job_id AS "jobId", recovery_key AS "recoveryKey" FROM recording_files
+       WHERE source = 'reconciled' AND recovery_key IN (${recoveryKeys.map(() => '?').join(', ')})`,
+      recoveryKeys,
     );
   },
 

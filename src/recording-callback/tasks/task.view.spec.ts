@@ -35,6 +35,8 @@ const file: RecordingFileEntity = {
   endTime: null,
   width: 1280,
   height: 720,
+  source: 'callback',
+  recoveryKey: null,
   createdAt: new Date('2026-12-01T10:00:02.000Z'),
   updatedAt: new Date('2026-12-01T10:01:02.000Z'),
 };
