@@ -14,6 +14,8 @@ const BESIDE = [
   'openapi',
   'recording-callback.options.ts',
   'recording-callback.options-resolver.ts',
+  'recording-callback.options-error.ts',
+  'recording-callback.reconcile-options.ts',
   'recording-callback.module-definition.ts',
 ];
 /** What wires the layers together: the only importers of callback/. */
