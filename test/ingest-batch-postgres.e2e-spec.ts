@@ -1,5 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
+import type { QueryRunner } from 'typeorm';
 import { IngestService } from '../src/recording-callback/callback/ingest.service';
 import { InvalidFieldsException } from '../src/recording-callback/errors/invalid-fields.exception';
 import { parseRecordingCallback } from '../src/recording-callback/protocol/parse-callback';
@@ -117,5 +118,55 @@ describe('one ingest batch of several callbacks on PostgreSQL', () => {
       { task_id: 'pb-d', status: 'OVER' },
       { task_id: 'pb-e', status: 'RECORDING' },
     ]);
+  });
+
+  it('writes the tasks, files, transitions and deliveries of a batch in one statement after its reads', async () => {
+    const sent: string[] = [];
+    // Every statement goes through the PostgreSQL query runner's `query`: record each text, then call it.
+    const unused = ds.createQueryRunner();
+    const runnerClass = Object.getPrototypeOf(unused) as QueryRunner;
+    await unused.release();
+    const realQuery = runnerClass.query;
+    runnerClass.query = function (this: QueryRunner, query: string, ...rest: unknown[]) {
+      sent.push(query);
+      return (realQuery as (...args: unknown[]) => Promise<unknown>).apply(this, [query, ...rest]);
+    } as QueryRunner['query'];
+    try {
+      const outcomes = await ingestAll([
+        startBody('pb-w'),
+        eventBody('pb-w', 'RECORD_NEW_FILE_START', 'jw'),
+        eventBody('pb-w', 'RECORD_FILE_COMPLETE', 'jw'),
+        startBody('pb-x'),
+      ]);
+      expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual(Array(4).fill('accepted'));
+    } finally {
+      runnerClass.query = realQuery;
+    }
+    const ingestSql = sent.filter((q) => !/recording_deliveries/.test(q) || /WITH w0 AS/.test(q));
+    const writes = ingestSql.filter((q) =>
+      /INSERT INTO recording_files|INSERT INTO recording_task_transitions/.test(q),
+    );
+    // One statement carries the task upsert, the file upsert, the transitions and the deliveries.
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatch(/^WITH w0 AS \(INSERT INTO recording_tasks/);
+    expect(writes[0]).toContain('INSERT INTO recording_files');
+    expect(writes[0]).toContain('INSERT INTO recording_task_transitions');
+    expect(writes[0]).toMatch(/\) INSERT INTO recording_deliveries/);
+    // What that one statement wrote is all there, committed together with the callbacks.
+    const files = await ds.query(`SELECT job_id, status FROM recording_files WHERE task_id = 'pb-w'`);
+    expect(files).toEqual([{ job_id: 'jw', status: 'COMPLETE' }]);
+    const transitions = await ds.query(
+      `SELECT t.to_status, t.xmin::text = c.xmin::text AS same_tx FROM recording_task_transitions t
+       JOIN recording_callbacks c ON c.id = t.callback_id WHERE t.task_id IN ('pb-w', 'pb-x') ORDER BY t.id`,
+    );
+    expect(transitions).toEqual([
+      { to_status: 'RECORDING', same_tx: true },
+      { to_status: 'RECORDING', same_tx: true },
+    ]);
+    const [{ n }] = await ds.query(
+      `SELECT count(*)::int AS n FROM recording_deliveries d JOIN recording_callbacks c ON c.id = d.callback_id
+       WHERE c.task_id IN ('pb-w', 'pb-x')`,
+    );
+    expect(n).toBe(4);
   });
 });

@@ -11,6 +11,8 @@ export interface BenchDatabase {
   env: Record<string, string>;
   sqlitePath?: string;
   databaseUrl?: string;
+  /** The PostgreSQL database's name (to find its backends' CPU time). */
+  databaseName?: string;
   /** Runs a read-only query (`?` placeholders) and returns its rows. */
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Deletes the file or drops the database (unless BENCH_KEEP_DB=1). */
@@ -74,6 +76,7 @@ export async function postgresDatabase(adminUrl: string, name: string, create = 
     kind: 'postgres',
     env: { DATABASE_URL: url },
     databaseUrl: url,
+    databaseName: name,
     async query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
       let n = 0;
       const text = sql.replace(/\?/g, () => `$${++n}`);

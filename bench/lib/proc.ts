@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -83,6 +83,32 @@ export function cpuMsOf(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU time, in ms, of each PostgreSQL backend on this machine connected to database `name` (their process
+ * titles read `postgres: [<cluster>:] <user> <database> <client> <state>`), by pid. Empty when the server runs elsewhere.
+ */
+export function backendCpuMs(name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!title.startsWith('postgres: ') || !title.split(' ').includes(name)) continue;
+      out.set(Number(entry), cpuMsOf(Number(entry)));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** CPU ms spent between two {@link backendCpuMs} readings; a backend started in between counts whole. */
+export function backendCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) if (Number.isFinite(now)) ms += now - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** USER_HZ, which Linux fixes at 100 on every common architecture. */

@@ -4,8 +4,8 @@ import { BenchDatabase, postgresDatabase, sqliteDatabase, throwAwayName } from '
 import { ROOT, ServerProcess, freePort, fromRoot } from './proc';
 import { BENCH_KEY } from './workload';
 
-/** The two receivers under test. */
-export type ServerKind = 'module' | 'baseline';
+/** The receivers under test: the module, the hand-written baseline, and optionally another build of the module. */
+export type ServerKind = 'module' | 'baseline' | 'module-b';
 
 const SCRIPTS: Record<ServerKind, { script: string; readyPath: string }> = {
   // The production host app, exactly as `node dist/src/main.js` runs it.
@@ -16,6 +16,9 @@ const SCRIPTS: Record<ServerKind, { script: string; readyPath: string }> = {
     readyPath: '/recording-tasks?limit=1',
   },
   baseline: { script: join(ROOT, 'dist', 'bench', 'baseline', 'server.js'), readyPath: '/health' },
+  // BENCH_MODULE_B_SCRIPT, with BENCH_SERVERS=module,module-b,baseline: a second build of the host app in the
+  // same rounds, so that an A/B sees the same machine minute by minute.
+  'module-b': { script: process.env.BENCH_MODULE_B_SCRIPT ?? '', readyPath: '/recording-tasks?limit=1' },
 };
 
 /** A fresh database of `kind` for one server; PostgreSQL ones are created from `adminUrl`. */

@@ -38,7 +38,7 @@ const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
  * the batch size: lock (or create) every task of the batch in task id order, refuse callbacks whose
  * domain, app or stream differ from their task's, insert the new callbacks (a dedupe key already
  * stored, or seen earlier in the batch, makes a duplicate), apply them to the task store in batch order,
- * and record their deliveries in the outbox. The outcome is what one transaction per callback, run in
+ * and write the tasks, files, transitions and deliveries together. The outcome is what one transaction per callback, run in
  * batch order, would have stored.
  *
  * @example
@@ -100,9 +100,8 @@ export class IngestBatchWriter {
       callbackId: (out[i] as { callbackId: number }).callbackId,
       receivedAt: items[i].receivedAt,
     }));
-    const applied = await this.tasks.applyAll(em, locked, entries);
-    const deliveries = await this.outbox.storeAll(
-      em,
+    const { applied, writes } = await this.tasks.reduceAll(em, locked, entries);
+    const { insert, read } = this.outbox.prepareAll(
       entries.map((e, n) => ({
         callbackId: e.callbackId,
         taskId: e.callback.task_id,
@@ -111,6 +110,9 @@ export class IngestBatchWriter {
         callback: e.callback,
       })),
     );
+    // The task, file, transition and delivery rows depend only on what was read above: one round trip on
+    // PostgreSQL.
+    const deliveries = read(await this.db.writeAll(em, [...writes, insert]));
     accepted.forEach((i, n) => ((out[i] as { delivery?: StoredDelivery }).delivery = deliveries[n]));
     return out;
   }

@@ -4,6 +4,7 @@ import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dt
 import { InjectRecordingCallbackOptions } from '../recording-callback.module-definition';
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { DatabaseGateway } from '../storage/database.gateway';
+import type { Statement } from '../storage/statement';
 import type { DeliveryContext } from './delivery-context';
 import type { DeliveryStatus } from './delivery.entity';
 import { deliverySql } from './delivery.sql';
@@ -75,6 +76,15 @@ export class DeliveryOutbox {
    */
   async storeAll(em: EntityManager, list: NewDelivery[]): Promise<StoredDelivery[]> {
     if (!list.length) return [];
+    const { insert, read } = this.prepareAll(list);
+    return read(await this.db.query(em, insert));
+  }
+
+  /**
+   * {@link storeAll} in two steps, for a caller that runs the insert together with other writes (see
+   * `DatabaseGateway.writeAll`): the statement, and what the rows it returned mean. `list` is not empty.
+   */
+  prepareAll(list: NewDelivery[]): { insert: Statement; read(rows: Record<string, unknown>[]): StoredDelivery[] } {
     const started = this.scheduler.started;
     // Claimed for this instance in the same statement when no other delivery of the task is open. When
     // this instance already holds as many task loops as it should, the delivery stays unclaimed in the
@@ -93,19 +103,23 @@ export class DeliveryOutbox {
       const lease = { owner: this.scheduler.instanceId, leaseUntil: now + this.options.delivery.leaseMs };
       return { ...d, status, now, context: JSON.stringify(d.context), claim: claim ? lease : undefined };
     });
-    const inserted = await this.db.query<{ id: number; lease_owner: string | null }>(em, deliverySql.insertMany(rows));
-    // RETURNING promises no order, but ids rise in the order the rows were inserted (the list's order),
-    // so the rows sorted by id match the list.
-    const ids = inserted.map((r) => ({ id: Number(r.id), owner: r.lease_owner })).sort((a, b) => a.id - b.id);
-    return rows.map((row, i): StoredDelivery => {
-      if (row.status === 'delivered') return { state: 'delivered' };
-      if (!ids[i].owner) return { state: 'pending', taskId: row.taskId };
-      const { callbackId, taskId, eventType, context, callback } = list[i];
-      return {
-        state: 'claimed',
-        row: { id: ids[i].id, callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback },
-      };
-    });
+    const read = (inserted: Record<string, unknown>[]) => {
+      // RETURNING promises no order, but ids rise in the order the rows were inserted (the list's order),
+      // so the rows sorted by id match the list.
+      const ids = inserted
+        .map((r) => ({ id: Number(r.id), owner: r.lease_owner as string | null }))
+        .sort((a, b) => a.id - b.id);
+      return rows.map((row, i): StoredDelivery => {
+        if (row.status === 'delivered') return { state: 'delivered' };
+        if (!ids[i].owner) return { state: 'pending', taskId: row.taskId };
+        const { callbackId, taskId, eventType, context, callback } = list[i];
+        return {
+          state: 'claimed',
+          row: { id: ids[i].id, callbackId, taskId, eventType, attempts: 0, succeeded: [], context, callback },
+        };
+      });
+    };
+    return { insert: deliverySql.insertMany(rows), read };
   }
 
   /**

@@ -97,4 +97,18 @@ describe('DatabaseGateway on SQLite (group commit)', () => {
     await writes.transaction(insert('after'));
     expect(await dataSource.query('SELECT v FROM t')).toEqual([{ v: 'after' }]);
   });
+
+  it('writeAll runs independent statements in order in the transaction and returns the rows of the last', async () => {
+    const rows = await writes.transaction((em) =>
+      writes.writeAll<{ id: number; v: string }>(em, [
+        statement('INSERT INTO t (v) VALUES (?)', ['first']),
+        statement('INSERT INTO t (v) VALUES (?), (?) RETURNING id, v', ['second', 'third']),
+      ]),
+    );
+    expect(rows.map((r) => r.v).sort()).toEqual(['second', 'third']);
+    expect(await dataSource.query('SELECT v FROM t ORDER BY id')).toEqual(
+      ['first', 'second', 'third'].map((v) => ({ v })),
+    );
+    expect(await writes.transaction((em) => writes.writeAll(em, []))).toEqual([]);
+  });
 });

@@ -137,6 +137,24 @@ export class DatabaseGateway {
   }
 
   /**
+   * Runs independent write statements inside `em`'s transaction and returns the rows of the last one:
+   * on PostgreSQL as one statement (one round trip instead of one each), on SQLite one after another.
+   * None may read what another writes (on PostgreSQL they all run on one snapshot), and no row may be
+   * written by two of them.
+   *
+   * @example
+   * const ids = await db.writeAll<{ id: number }>(em, [taskSql.update(…), fileSql.upsert(…), deliverySql.insert(…)]);
+   */
+  async writeAll<R = Record<string, unknown>>(em: EntityManager, statements: readonly Statement[]): Promise<R[]> {
+    if (!statements.length) return [];
+    const one = this.dialect.combineWrites(statements);
+    if (one) return this.query<R>(em, one);
+    let rows: R[] = [];
+    for (const s of statements) rows = await this.query<R>(em, s);
+    return rows;
+  }
+
+  /**
    * Locks the rows `select` finds until `em`'s transaction ends, where the database needs it (a no-op on
    * SQLite, whose single writer already orders write transactions).
    *

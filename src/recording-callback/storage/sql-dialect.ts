@@ -31,6 +31,11 @@ export interface SqlDialect {
   lockRows(select: Statement): Statement | null;
   /** A transaction-scoped advisory lock attempt returning `ok`, or null where there are none (SQLite). */
   tryAdvisoryLock(key: number): Statement | null;
+  /**
+   * Independent write statements as one statement returning the last one's rows, or null where the
+   * database cannot (SQLite: no writes inside WITH). They must not read what another of them writes.
+   */
+  combineWrites(statements: readonly Statement[]): Statement | null;
 }
 
 function readJson<T>(value: unknown): T {
@@ -50,6 +55,17 @@ const postgres: SqlDialect = {
   readJson,
   lockRows: (select) => statement(`${select.sql} FOR UPDATE`, select.params),
   tryAdvisoryLock: (key) => statement('SELECT pg_try_advisory_xact_lock(?) AS ok', [key]),
+  // Data-modifying CTEs: one round trip for all. They run on one snapshot and see none of each other's
+  // changes, hence "independent"; placeholders stay in order, so the parameters simply concatenate.
+  combineWrites(statements) {
+    const head = statements.slice(0, -1);
+    const last = statements[statements.length - 1];
+    if (!head.length) return last;
+    return statement(
+      `WITH ${head.map((s, i) => `w${i} AS (${s.sql})`).join(', ')} ${last.sql}`,
+      statements.flatMap((s) => s.params),
+    );
+  },
 };
 
 /**
@@ -71,6 +87,8 @@ const sqlite: SqlDialect = {
   // One writer at a time already keeps write transactions and checks apart.
   lockRows: () => null,
   tryAdvisoryLock: () => null,
+  // A statement costs no round trip here: run them one after another.
+  combineWrites: () => null,
 };
 
 /**

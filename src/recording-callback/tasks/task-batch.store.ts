@@ -7,6 +7,7 @@ import { InjectRecordingCallbackOptions } from '../recording-callback.module-def
 import type { ResolvedRecordingCallbackOptions } from '../recording-callback.options';
 import { DatabaseGateway } from '../storage/database.gateway';
 import type { SqlDialect } from '../storage/sql-dialect';
+import type { Statement } from '../storage/statement';
 import { taskBatchSql } from './task-batch.sql';
 import { taskSql } from './task.sql';
 import type { FileWrite, TaskIdentity } from './task-batch.sql';
@@ -67,13 +68,14 @@ function toFileState(row: Record<string, unknown>, readTime: SqlDialect['readTim
 }
 
 /**
- * Writes the task tables for a batch of callbacks in the caller's transaction, with one statement per
- * table: locks (or creates) every task of the batch in task id order, reduces each task and file in
- * memory by its callbacks in batch order (the pure reducer), then writes the final rows.
+ * The task tables for a batch of callbacks in the caller's transaction, with one statement per table:
+ * locks (or creates) every task of the batch in task id order, reduces each task and file in memory by
+ * its callbacks in batch order (the pure reducer), and returns the statements that write the final rows.
  *
  * @example
  * const locked = await store.lockAll(em, [{ taskId, publishDomain, app, stream, at: receivedAt }]);
- * const applied = await store.applyAll(em, locked, [{ callback, callbackId, receivedAt }]);
+ * const { applied, writes } = await store.reduceAll(em, locked, [{ callback, callbackId, receivedAt }]);
+ * await db.writeAll(em, writes);
  */
 @Injectable()
 export class TaskBatchStore {
@@ -106,15 +108,16 @@ export class TaskBatchStore {
   }
 
   /**
-   * Applies stored callbacks (of locked tasks) in order and writes the tasks, files and transitions
-   * they changed; returns what each one changed, in order.
+   * Applies stored callbacks (of locked tasks) in order, in memory: returns what each one changed, in
+   * order, and the statements that write the tasks, files and transitions they changed. The caller runs
+   * those in the same transaction (they are independent of each other, see `DatabaseGateway.writeAll`).
    */
-  async applyAll(
+  async reduceAll(
     em: EntityManager,
     locked: Map<string, LockedTask>,
     entries: CallbackToApply[],
-  ): Promise<AppliedCallback[]> {
-    if (!entries.length) return [];
+  ): Promise<{ applied: AppliedCallback[]; writes: Statement[] }> {
+    if (!entries.length) return { applied: [], writes: [] };
     const { time } = this.db.dialect;
     const tasks = new Map<string, TaskState | undefined>([...locked].map(([id, l]) => [id, l.state]));
     const files = await this.loadFiles(em, entries);
@@ -138,14 +141,13 @@ export class TaskBatchStore {
       }
       return { task, file, transition };
     });
-    await this.db.query(
-      em,
+    const writes = [
       taskBatchSql.updateMany(
         [...taskWrites.values()].map(({ task, at }) => ({ task, lastEventAt: time(task.lastEventAt), at: time(at) })),
       ),
-    );
+    ];
     if (fileWrites.size) {
-      const writes: FileWrite[] = [...fileWrites.values()].map((w) => ({
+      const fileRows: FileWrite[] = [...fileWrites.values()].map((w) => ({
         taskId: w.taskId,
         file: w.file,
         startTime: time(w.file.startTime),
@@ -153,12 +155,13 @@ export class TaskBatchStore {
         createdAt: time(w.createdAt),
         updatedAt: time(w.at),
       }));
-      await this.db.query(em, taskBatchSql.upsertFiles(writes));
+      writes.push(taskBatchSql.upsertFiles(fileRows));
     }
-    if (transitions.length) await this.db.query(em, taskBatchSql.insertTransitions(transitions));
-    // Only apps that reconcile can hold recovered files: the others pay no lookup.
+    if (transitions.length) writes.push(taskBatchSql.insertTransitions(transitions));
+    // Only apps that reconcile can hold recovered files: the others pay no lookup. It reads only files that
+    // reconciliation stored, which these writes never touch, so it may run before them.
     if (this.options.reconcile) await this.markRecovered(em, entries, applied);
-    return applied;
+    return { applied, writes };
   }
 
   /** Names, on each RECORD_FILE_COMPLETE, the file reconciliation already recovered for it (or null). */
