@@ -50,6 +50,7 @@ export class AppModule {
             auth: { algorithm: c.algorithm, keys: c.keys },
             toleranceSeconds: c.toleranceSeconds,
             maxFutureSeconds: c.maxFutureSeconds,
+            database: { preparedStatements: c.preparedStatements ?? false },
             // Without RECORDING_QUERY_TOKEN no guard: reads are open (the module warns at start-up) and
             // replay answers 403.
             queryGuards: c.queryToken ? [BearerTokenGuard] : [],

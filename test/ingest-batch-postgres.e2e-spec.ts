@@ -1,6 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
-import type { QueryRunner } from 'typeorm';
+import { Client } from 'pg';
 import { IngestService } from '../src/recording-callback/callback/ingest.service';
 import { InvalidFieldsException } from '../src/recording-callback/errors/invalid-fields.exception';
 import { parseRecordingCallback } from '../src/recording-callback/protocol/parse-callback';
@@ -17,156 +17,157 @@ type Body = Record<string, unknown>;
  * Callbacks handed to the ingest service in one event-loop turn form one batch: the batcher cuts a batch
  * only after a turn that added nothing.
  */
-describe('one ingest batch of several callbacks on PostgreSQL', () => {
-  let db: TestDatabase;
-  let app: NestExpressApplication;
-  let ingest: IngestService;
-  let ds: DataSource;
+describe.each([false, true])(
+  'one ingest batch of several callbacks on PostgreSQL (preparedStatements: %s)',
+  (preparedStatements) => {
+    let db: TestDatabase;
+    let app: NestExpressApplication;
+    let ingest: IngestService;
+    let ds: DataSource;
 
-  beforeAll(async () => {
-    db = await createTestDatabase('postgres');
-    app = await startApp(db, {
-      module: {
-        auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
-        ingest: { batchSize: 100, batchWaitMs: 1000, concurrency: 1 },
-      },
+    beforeAll(async () => {
+      db = await createTestDatabase('postgres');
+      app = await startApp(db, {
+        module: {
+          auth: { algorithm: 'HMACSHA256', keys: [KEY_A] },
+          ingest: { batchSize: 100, batchWaitMs: 1000, concurrency: 1 },
+          database: { preparedStatements },
+        },
+      });
+      ingest = app.get(IngestService);
+      ds = app.get(DataSource);
     });
-    ingest = app.get(IngestService);
-    ds = app.get(DataSource);
-  });
-  afterAll(async () => {
-    await closeApp(app);
-    await db?.drop();
-  });
+    afterAll(async () => {
+      await closeApp(app);
+      await db?.drop();
+    });
 
-  /** Ingests all bodies in one turn; the outcome of each, as a value or the error it was refused with. */
-  const ingestAll = (bodies: Body[]) =>
-    Promise.allSettled(
-      bodies.map((body) => {
-        const parsed = parseRecordingCallback(body);
-        if (!parsed.ok) throw new Error(`fixture does not validate: ${JSON.stringify(parsed.fields)}`);
-        return ingest.ingest(parsed.dto, body);
-      }),
-    );
+    /** Ingests all bodies in one turn; the outcome of each, as a value or the error it was refused with. */
+    const ingestAll = (bodies: Body[]) =>
+      Promise.allSettled(
+        bodies.map((body) => {
+          const parsed = parseRecordingCallback(body);
+          if (!parsed.ok) throw new Error(`fixture does not validate: ${JSON.stringify(parsed.fields)}`);
+          return ingest.ingest(parsed.dto, body);
+        }),
+      );
 
-  it('a duplicate inside the batch, a mismatch and a refused value each get their own answer; the rest is stored', async () => {
-    await ds.query(`ALTER TABLE recording_tasks ADD CONSTRAINT test_refuses CHECK (stream <> 'refused-by-db')`);
-    try {
-      const outcomes = await ingestAll([
-        startBody('pb-a'),
-        eventBody('pb-a', 'RECORD_NEW_FILE_START', 'ja'),
-        startBody('pb-a'),
-        startBody('pb-b', { stream: 'refused-by-db' }),
-        startBody('pb-a', { publish_domain: 'push.other.com' }),
-        eventBody('pb-a', 'RECORD_FILE_COMPLETE', 'ja'),
-        startBody('pb-c'),
+    it('a duplicate inside the batch, a mismatch and a refused value each get their own answer; the rest is stored', async () => {
+      await ds.query(`ALTER TABLE recording_tasks ADD CONSTRAINT test_refuses CHECK (stream <> 'refused-by-db')`);
+      try {
+        const outcomes = await ingestAll([
+          startBody('pb-a'),
+          eventBody('pb-a', 'RECORD_NEW_FILE_START', 'ja'),
+          startBody('pb-a'),
+          startBody('pb-b', { stream: 'refused-by-db' }),
+          startBody('pb-a', { publish_domain: 'push.other.com' }),
+          eventBody('pb-a', 'RECORD_FILE_COMPLETE', 'ja'),
+          startBody('pb-c'),
+        ]);
+        const view = outcomes.map((o) =>
+          o.status === 'fulfilled' ? o.value.result : (o.reason as Error).constructor.name,
+        );
+        expect(view).toEqual([
+          'accepted',
+          'accepted',
+          'duplicate',
+          StorageDataError.name,
+          InvalidFieldsException.name,
+          'accepted',
+          'accepted',
+        ]);
+        const value = (i: number) => (outcomes[i] as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId;
+        expect(value(2)).toBe(value(0));
+        // Ids rise in arrival order, also after the batch was re-run callback by callback.
+        expect([value(0), value(1), value(5), value(6)]).toEqual(
+          [value(0), value(1), value(5), value(6)].sort((x, y) => x - y),
+        );
+        const tasks = await ds.query(`SELECT task_id, status, publish_domain FROM recording_tasks ORDER BY task_id`);
+        expect(tasks).toEqual([
+          { task_id: 'pb-a', status: 'RECORDING', publish_domain: 'push.example.com' },
+          { task_id: 'pb-c', status: 'RECORDING', publish_domain: 'push.example.com' },
+        ]);
+        const files = await ds.query(`SELECT task_id, job_id, status FROM recording_files ORDER BY id`);
+        expect(files).toEqual([{ task_id: 'pb-a', job_id: 'ja', status: 'COMPLETE' }]);
+        const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM recording_callbacks`);
+        expect(n).toBe(4);
+      } finally {
+        await ds.query('ALTER TABLE recording_tasks DROP CONSTRAINT test_refuses');
+      }
+    });
+
+    it('stores a batch of several tasks in one transaction, each callback answered with its own id', async () => {
+      const before = Number((await ds.query(`SELECT count(*)::int AS n FROM recording_callbacks`))[0].n);
+      const outcomes = await ingestAll([startBody('pb-d'), startBody('pb-e'), eventBody('pb-d', 'RECORD_OVER')]);
+      expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual([
+        'accepted',
+        'accepted',
+        'accepted',
       ]);
-      const view = outcomes.map((o) =>
-        o.status === 'fulfilled' ? o.value.result : (o.reason as Error).constructor.name,
+      const ids = outcomes.map((o) => (o as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId);
+      // One multi-row insert: consecutive ids in arrival order, all written by one transaction (one xmin).
+      expect(ids).toEqual([ids[0], ids[0] + 1, ids[0] + 2]);
+      const [{ writers }] = await ds.query(
+        `SELECT count(DISTINCT xmin::text)::int AS writers FROM recording_callbacks WHERE id = ANY($1)`,
+        [ids],
       );
-      expect(view).toEqual([
-        'accepted',
-        'accepted',
-        'duplicate',
-        StorageDataError.name,
-        InvalidFieldsException.name,
-        'accepted',
-        'accepted',
-      ]);
-      const value = (i: number) => (outcomes[i] as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId;
-      expect(value(2)).toBe(value(0));
-      // Ids rise in arrival order, also after the batch was re-run callback by callback.
-      expect([value(0), value(1), value(5), value(6)]).toEqual(
-        [value(0), value(1), value(5), value(6)].sort((x, y) => x - y),
-      );
-      const tasks = await ds.query(`SELECT task_id, status, publish_domain FROM recording_tasks ORDER BY task_id`);
-      expect(tasks).toEqual([
-        { task_id: 'pb-a', status: 'RECORDING', publish_domain: 'push.example.com' },
-        { task_id: 'pb-c', status: 'RECORDING', publish_domain: 'push.example.com' },
-      ]);
-      const files = await ds.query(`SELECT task_id, job_id, status FROM recording_files ORDER BY id`);
-      expect(files).toEqual([{ task_id: 'pb-a', job_id: 'ja', status: 'COMPLETE' }]);
+      expect(writers).toBe(1);
       const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM recording_callbacks`);
-      expect(n).toBe(4);
-    } finally {
-      await ds.query('ALTER TABLE recording_tasks DROP CONSTRAINT test_refuses');
-    }
-  });
-
-  it('stores a batch of several tasks in one transaction, each callback answered with its own id', async () => {
-    const before = Number((await ds.query(`SELECT count(*)::int AS n FROM recording_callbacks`))[0].n);
-    const outcomes = await ingestAll([startBody('pb-d'), startBody('pb-e'), eventBody('pb-d', 'RECORD_OVER')]);
-    expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual([
-      'accepted',
-      'accepted',
-      'accepted',
-    ]);
-    const ids = outcomes.map((o) => (o as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId);
-    // One multi-row insert: consecutive ids in arrival order, all written by one transaction (one xmin).
-    expect(ids).toEqual([ids[0], ids[0] + 1, ids[0] + 2]);
-    const [{ writers }] = await ds.query(
-      `SELECT count(DISTINCT xmin::text)::int AS writers FROM recording_callbacks WHERE id = ANY($1)`,
-      [ids],
-    );
-    expect(writers).toBe(1);
-    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM recording_callbacks`);
-    expect(n).toBe(before + 3);
-    const tasks = await ds.query(
-      `SELECT task_id, status FROM recording_tasks WHERE task_id IN ('pb-d', 'pb-e') ORDER BY task_id`,
-    );
-    expect(tasks).toEqual([
-      { task_id: 'pb-d', status: 'OVER' },
-      { task_id: 'pb-e', status: 'RECORDING' },
-    ]);
-  });
-
-  it('writes the tasks, files, transitions and deliveries of a batch in one statement after its reads', async () => {
-    const sent: string[] = [];
-    // Every statement goes through the PostgreSQL query runner's `query`: record each text, then call it.
-    const unused = ds.createQueryRunner();
-    const runnerClass = Object.getPrototypeOf(unused) as QueryRunner;
-    await unused.release();
-    const realQuery = runnerClass.query;
-    runnerClass.query = function (this: QueryRunner, query: string, ...rest: unknown[]) {
-      sent.push(query);
-      return (realQuery as (...args: unknown[]) => Promise<unknown>).apply(this, [query, ...rest]);
-    } as QueryRunner['query'];
-    try {
-      const outcomes = await ingestAll([
-        startBody('pb-w'),
-        eventBody('pb-w', 'RECORD_NEW_FILE_START', 'jw'),
-        eventBody('pb-w', 'RECORD_FILE_COMPLETE', 'jw'),
-        startBody('pb-x'),
+      expect(n).toBe(before + 3);
+      const tasks = await ds.query(
+        `SELECT task_id, status FROM recording_tasks WHERE task_id IN ('pb-d', 'pb-e') ORDER BY task_id`,
+      );
+      expect(tasks).toEqual([
+        { task_id: 'pb-d', status: 'OVER' },
+        { task_id: 'pb-e', status: 'RECORDING' },
       ]);
-      expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual(Array(4).fill('accepted'));
-    } finally {
-      runnerClass.query = realQuery;
-    }
-    const ingestSql = sent.filter((q) => !/recording_deliveries/.test(q) || /WITH w0 AS/.test(q));
-    const writes = ingestSql.filter((q) =>
-      /INSERT INTO recording_files|INSERT INTO recording_task_transitions/.test(q),
-    );
-    // One statement carries the task upsert, the file upsert, the transitions and the deliveries.
-    expect(writes).toHaveLength(1);
-    expect(writes[0]).toMatch(/^WITH w0 AS \(INSERT INTO recording_tasks/);
-    expect(writes[0]).toContain('INSERT INTO recording_files');
-    expect(writes[0]).toContain('INSERT INTO recording_task_transitions');
-    expect(writes[0]).toMatch(/\) INSERT INTO recording_deliveries/);
-    // What that one statement wrote is all there, committed together with the callbacks.
-    const files = await ds.query(`SELECT job_id, status FROM recording_files WHERE task_id = 'pb-w'`);
-    expect(files).toEqual([{ job_id: 'jw', status: 'COMPLETE' }]);
-    const transitions = await ds.query(
-      `SELECT t.to_status, t.xmin::text = c.xmin::text AS same_tx FROM recording_task_transitions t
+    });
+
+    it('writes the tasks, files, transitions and deliveries of a batch in one statement after its reads', async () => {
+      const sent: string[] = [];
+      // Every statement reaches PostgreSQL through a pg client's `query` (named or not): record each text.
+      const realQuery = Client.prototype.query;
+      Client.prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
+        sent.push(typeof config === 'string' ? config : (config as { text: string }).text);
+        return (realQuery as (...args: unknown[]) => unknown).apply(this, [config, ...rest]);
+      } as typeof realQuery;
+      try {
+        const outcomes = await ingestAll([
+          startBody('pb-w'),
+          eventBody('pb-w', 'RECORD_NEW_FILE_START', 'jw'),
+          eventBody('pb-w', 'RECORD_FILE_COMPLETE', 'jw'),
+          startBody('pb-x'),
+        ]);
+        expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual(Array(4).fill('accepted'));
+      } finally {
+        Client.prototype.query = realQuery;
+      }
+      const ingestSql = sent.filter((q) => !/recording_deliveries/.test(q) || /WITH w0 AS/.test(q));
+      const writes = ingestSql.filter((q) =>
+        /INSERT INTO recording_files|INSERT INTO recording_task_transitions/.test(q),
+      );
+      // One statement carries the task upsert, the file upsert, the transitions and the deliveries.
+      expect(writes).toHaveLength(1);
+      expect(writes[0]).toMatch(/^WITH w0 AS \(INSERT INTO recording_tasks/);
+      expect(writes[0]).toContain('INSERT INTO recording_files');
+      expect(writes[0]).toContain('INSERT INTO recording_task_transitions');
+      expect(writes[0]).toMatch(/\) INSERT INTO recording_deliveries/);
+      // What that one statement wrote is all there, committed together with the callbacks.
+      const files = await ds.query(`SELECT job_id, status FROM recording_files WHERE task_id = 'pb-w'`);
+      expect(files).toEqual([{ job_id: 'jw', status: 'COMPLETE' }]);
+      const transitions = await ds.query(
+        `SELECT t.to_status, t.xmin::text = c.xmin::text AS same_tx FROM recording_task_transitions t
        JOIN recording_callbacks c ON c.id = t.callback_id WHERE t.task_id IN ('pb-w', 'pb-x') ORDER BY t.id`,
-    );
-    expect(transitions).toEqual([
-      { to_status: 'RECORDING', same_tx: true },
-      { to_status: 'RECORDING', same_tx: true },
-    ]);
-    const [{ n }] = await ds.query(
-      `SELECT count(*)::int AS n FROM recording_deliveries d JOIN recording_callbacks c ON c.id = d.callback_id
+      );
+      expect(transitions).toEqual([
+        { to_status: 'RECORDING', same_tx: true },
+        { to_status: 'RECORDING', same_tx: true },
+      ]);
+      const [{ n }] = await ds.query(
+        `SELECT count(*)::int AS n FROM recording_deliveries d JOIN recording_callbacks c ON c.id = d.callback_id
        WHERE c.task_id IN ('pb-w', 'pb-x')`,
-    );
-    expect(n).toBe(4);
-  });
-});
+      );
+      expect(n).toBe(4);
+    });
+  },
+);

@@ -20,6 +20,14 @@ describe('loadHostConfig: metrics and health settings', () => {
     expect(() => load({ RECORDING_METRICS: 'maybe' })).toThrow('RECORDING_METRICS must be on or off, got "maybe"');
   });
 
+  it('keeps named prepared statements off by default, on with DATABASE_PREPARED_STATEMENTS=on', () => {
+    expect(load({}).preparedStatements).toBe(false);
+    expect(load({ DATABASE_PREPARED_STATEMENTS: 'on' }).preparedStatements).toBe(true);
+    expect(() => load({ DATABASE_PREPARED_STATEMENTS: 'sometimes' })).toThrow(
+      'DATABASE_PREPARED_STATEMENTS must be on or off',
+    );
+  });
+
   it('reads the health thresholds, leaving unset ones to the library defaults', () => {
     expect(load({}).health).toEqual({ maxBacklog: undefined, maxDeadLetters: undefined, maxSilenceSeconds: undefined });
     expect(

@@ -16,6 +16,8 @@ export interface HostConfig {
   databaseUrl?: string;
   sqlitePath: string;
   poolSize: number;
+  /** PostgreSQL: named prepared statements (`DATABASE_PREPARED_STATEMENTS`, default off). */
+  preparedStatements?: boolean;
   algorithm: SignatureAlgorithm;
   keys: string[];
   /** True when no key was configured and a development key was generated or reused. */
@@ -130,6 +132,7 @@ export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     sqlitePath,
     poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1),
+    preparedStatements: flag(env, 'DATABASE_PREPARED_STATEMENTS', false),
     algorithm,
     keys: devKey ? [developmentKey(dirname(sqlitePath) === '.' ? 'data' : dirname(sqlitePath))] : configured,
     devKey,

@@ -40,6 +40,8 @@ import { RecordingTasksService } from './tasks/recording-tasks.service';
 import { TaskBatchStore } from './tasks/task-batch.store';
 import { TaskStore } from './tasks/task.store';
 import { DatabaseGateway } from './storage/database.gateway';
+import { STORAGE_SETTINGS } from './storage/storage-settings';
+import type { StorageSettings } from './storage/storage-settings';
 import { RecordingTelemetry } from './telemetry/recording-telemetry';
 
 /** Token of the provider that waits for the optional @nestjs/swagger decorators (see optional-swagger.ts). */
@@ -81,6 +83,11 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
       provide: RECORDING_CALLBACK_OPTIONS,
       inject: [RECORDING_CALLBACK_RAW_OPTIONS],
       useFactory: (raw: RecordingCallbackModuleOptions) => resolveOptions(raw),
+    },
+    {
+      provide: STORAGE_SETTINGS,
+      inject: [RECORDING_CALLBACK_OPTIONS],
+      useFactory: (o: ResolvedRecordingCallbackOptions): StorageSettings => o.database,
     },
     DatabaseGateway,
     IngestService,

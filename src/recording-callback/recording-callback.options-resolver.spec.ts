@@ -30,6 +30,16 @@ describe('resolveOptions', () => {
     expect(resolved.queryGuards).toEqual([]);
     expect(resolved.now).toBe(Date.now);
     expect(resolved.auth).toEqual({ domains: new Map(), fallback: HMAC });
+    expect(resolved.database).toEqual({ preparedStatements: false });
+  });
+
+  it('takes database.preparedStatements as a boolean and refuses anything else', () => {
+    expect(resolveOptions({ auth: HMAC, database: { preparedStatements: true } }).database.preparedStatements).toBe(
+      true,
+    );
+    expect(errorOf({ auth: HMAC, database: { preparedStatements: 'yes' } }).message).toContain(
+      'database.preparedStatements',
+    );
   });
 
   it('keeps the given tolerance, guards and clock', () => {

@@ -88,8 +88,12 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     batchWaitMs: count('ingest.batchWaitMs', i.batchWaitMs, 4, 0),
     concurrency: count('ingest.concurrency', i.concurrency, 4, 1),
   };
-  // Each callback takes up to 14 parameters in one statement; SQLite allows 32766 per statement.
+  // Each callback takes up to 14 parameters in one statement; SQLite allows 32766 per statement. PostgreSQL's
+  // one write of a batch takes up to 47 per callback, of the 65535 it allows.
   if (ingest.batchSize > 1000) throw new RecordingCallbackOptionsError('ingest.batchSize', 'must be at most 1000');
+  const database = { preparedStatements: raw.database?.preparedStatements ?? false };
+  if (typeof database.preparedStatements !== 'boolean')
+    throw new RecordingCallbackOptionsError('database.preparedStatements', 'must be true or false');
   const d = raw.delivery ?? {};
   const delivery = {
     maxAttempts: count('delivery.maxAttempts', d.maxAttempts, 8, 1),
@@ -127,6 +131,7 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     queryGuards,
     operationGuards,
     ingest,
+    database,
     delivery,
     watchdog,
     reconcile: raw.reconcile === undefined ? null : resolveReconcile(raw.reconcile),

@@ -51,6 +51,8 @@ export interface RecordingCallbackModuleOptions {
   operationGuards?: Array<Type<CanActivate> | CanActivate>;
   /** Group commit of incoming callbacks: how many share one transaction, and how many run at once. */
   ingest?: RecordingIngestOptions;
+  /** How statements reach the database. */
+  database?: RecordingDatabaseOptions;
   /** Retries of failed handler deliveries. */
   delivery?: RecordingDeliveryOptions;
   /** Stalled-task watchdog: a RECORDING task silent this long is flagged once. */
@@ -139,6 +141,21 @@ export interface RecordingIngestOptions {
 }
 
 /**
+ * Database settings.
+ *
+ * @example
+ * { preparedStatements: true } // PostgreSQL without PgBouncer in transaction mode (or PgBouncer >= 1.21)
+ */
+export interface RecordingDatabaseOptions {
+  /**
+   * PostgreSQL: send the module's statements as named prepared statements, parsed and planned once per
+   * text on each pooled connection (default false: PgBouncer in transaction mode before 1.21 breaks on
+   * them). No effect on SQLite, whose statements are always prepared.
+   */
+  preparedStatements?: boolean;
+}
+
+/**
  * Delivery retry settings.
  *
  * @example
@@ -194,6 +211,7 @@ export interface ResolvedRecordingCallbackOptions {
   queryGuards: Array<Type<CanActivate> | CanActivate>;
   operationGuards: Array<Type<CanActivate> | CanActivate>;
   ingest: Required<RecordingIngestOptions>;
+  database: Required<RecordingDatabaseOptions>;
   delivery: Required<RecordingDeliveryOptions>;
   watchdog: Required<RecordingWatchdogOptions>;
   /** Null when reconciliation is not enabled. */

@@ -1,4 +1,5 @@
-import { HttpException, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { onOwnConnection, readOnOwnConnection } from './connections';
@@ -7,6 +8,8 @@ import { dialectOf } from './sql-dialect';
 import type { SqlDialect } from './sql-dialect';
 import { SqliteGroupCommit } from './sqlite-group-commit';
 import type { Statement } from './statement';
+import { STORAGE_SETTINGS } from './storage-settings';
+import type { StorageSettings } from './storage-settings';
 import { StorageUnavailableError, classifyStorageError } from './storage.errors';
 import { TransactionBatcher } from './transaction-batcher';
 import type { BatchLimits, BatchWork } from './transaction-batcher';
@@ -16,6 +19,19 @@ import type { BatchLimits, BatchWork } from './transaction-batcher';
  * with the item's result after the commit, or rejects with a typed storage error.
  */
 export type Batched<I, R> = (item: I) => Promise<R>;
+
+/** The part of a `pg` client that named statements use (TypeORM's PostgreSQL runner connects one). */
+interface PgClient {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * A prepared statement's name: the same for the same text, so each pooled connection prepares a text
+ * once (`pg` remembers the names it prepared on each connection).
+ */
+function statementName(text: string): string {
+  return `rc_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+}
 
 /** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
 async function typed<T>(work: Promise<T>): Promise<T> {
@@ -51,10 +67,16 @@ export class DatabaseGateway {
   /** Every difference between the databases, for builders' parameters and raw rows. */
   readonly dialect: SqlDialect;
   private readonly commits?: SqliteGroupCommit;
+  /** Named prepared statements (PostgreSQL only, `StorageSettings.preparedStatements`). */
+  private readonly prepared: boolean;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() @Inject(STORAGE_SETTINGS) settings?: StorageSettings,
+  ) {
     this.dialect = dialectOf(dataSource.options.type);
     if (!this.dialect.concurrent) this.commits = new SqliteGroupCommit(dataSource);
+    this.prepared = this.dialect.name === 'postgres' && settings?.preparedStatements === true;
   }
 
   /**
@@ -132,7 +154,15 @@ export class DatabaseGateway {
   async query<R = Record<string, unknown>>(em: EntityManager, s: Statement): Promise<R[]> {
     // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
     const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
-    const result = await runner.query(this.dialect.text(s.sql), s.params as unknown[], true);
+    const text = this.dialect.text(s.sql);
+    if (this.prepared) {
+      // Straight to the runner's pg client, the only way to name a statement; TypeORM's query logging
+      // does not see these.
+      const client = (await runner.connect()) as PgClient;
+      const result = await client.query({ name: statementName(text), text, values: s.params as unknown[] });
+      return result.rows as R[];
+    }
+    const result = await runner.query(text, s.params as unknown[], true);
     return (result.records ?? []) as R[];
   }
 
