@@ -248,3 +248,24 @@ describe('start-up warnings about open routes', () => {
     expect(text).not.toContain('operationGuards is empty');
   });
 });
+
+describe('start-up warning about the PostgreSQL pool', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+  });
+  afterAll(() => db.drop());
+
+  /** The warnings of the host app (ingest.concurrency 4) started with a pool of `poolSize`. */
+  async function warnings(poolSize: number): Promise<string> {
+    const logger = new CapturingLogger();
+    const app = await startApp(db, { host: { poolSize }, logger });
+    await closeApp(app);
+    return logger.text('warn');
+  }
+
+  it('warns when ingest.concurrency would take the whole pool, and not when the pool is larger', async () => {
+    expect(await warnings(4)).toContain('ingest.concurrency (4) is not below the pool size (4)');
+    expect(await warnings(10)).not.toContain('ingest.concurrency');
+  });
+});

@@ -131,7 +131,10 @@ function withRoutes(definition: DynamicModule, extras: Partial<RecordingCallback
 export class RecordingCallbackModule extends RecordingCallbackConfigurableModule implements OnModuleInit {
   private readonly logger = new Logger('RecordingCallback');
 
-  constructor(@InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions) {
+  constructor(
+    @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
+    private readonly db: DatabaseGateway,
+  ) {
     super();
   }
 
@@ -152,6 +155,13 @@ export class RecordingCallbackModule extends RecordingCallbackConfigurableModule
     if (this.options.operationGuards.length === 0) {
       this.logger.warn(
         'operationGuards is empty: delivery replay answers 403; set operationGuards (or queryGuards) to enable it',
+      );
+    }
+    const pool = this.db.poolSize;
+    if (pool !== undefined && this.options.ingest.concurrency >= pool) {
+      this.logger.warn(
+        `ingest.concurrency (${this.options.ingest.concurrency}) is not below the pool size (${pool}): ingest ` +
+          'batches can hold every pooled connection while deliveries and queries wait for one',
       );
     }
     if (this.options.auth === 'none') {

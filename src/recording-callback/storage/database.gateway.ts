@@ -80,6 +80,16 @@ export class DatabaseGateway {
   }
 
   /**
+   * Connections of the PostgreSQL pool (TypeORM's `poolSize`, or `extra.max`, else pg's default 10);
+   * undefined on SQLite, which has one connection.
+   */
+  get poolSize(): number | undefined {
+    if (!this.dialect.concurrent) return undefined;
+    const options = this.dataSource.options as { poolSize?: number; extra?: { max?: number } };
+    return options.extra?.max ?? options.poolSize ?? 10;
+  }
+
+  /**
    * Runs `work` in a write transaction and resolves after its commit.
    *
    * @example
