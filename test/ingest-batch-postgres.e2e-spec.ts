@@ -52,9 +52,22 @@ describe.each([false, true])(
         }),
       );
 
-    it('a duplicate inside the batch, a mismatch and a refused value each get their own answer; the rest is stored', async () => {
-      await ds.query(`ALTER TABLE recording_tasks ADD CONSTRAINT test_refuses CHECK (stream <> 'refused-by-db')`);
+    /** Each outcome as its result, or the name of the error it was refused with. */
+    const results = (outcomes: Awaited<ReturnType<typeof ingestAll>>) =>
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value.result : (o.reason as Error).constructor.name));
+
+    /** Runs `test` while `table` refuses rows that fail `check`. */
+    const whileRefusing = async (table: string, check: string, test: () => Promise<void>) => {
+      await ds.query(`ALTER TABLE ${table} ADD CONSTRAINT test_refuses CHECK (${check})`);
       try {
+        await test();
+      } finally {
+        await ds.query(`ALTER TABLE ${table} DROP CONSTRAINT test_refuses`);
+      }
+    };
+
+    it('a duplicate inside the batch, a mismatch and a refused value each get their own answer; the rest is stored', async () => {
+      await whileRefusing('recording_tasks', "stream <> 'refused-by-db'", async () => {
         const outcomes = await ingestAll([
           startBody('pb-a'),
           eventBody('pb-a', 'RECORD_NEW_FILE_START', 'ja'),
@@ -64,10 +77,7 @@ describe.each([false, true])(
           eventBody('pb-a', 'RECORD_FILE_COMPLETE', 'ja'),
           startBody('pb-c'),
         ]);
-        const view = outcomes.map((o) =>
-          o.status === 'fulfilled' ? o.value.result : (o.reason as Error).constructor.name,
-        );
-        expect(view).toEqual([
+        expect(results(outcomes)).toEqual([
           'accepted',
           'accepted',
           'duplicate',
@@ -91,9 +101,29 @@ describe.each([false, true])(
         expect(files).toEqual([{ task_id: 'pb-a', job_id: 'ja', status: 'COMPLETE' }]);
         const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM recording_callbacks`);
         expect(n).toBe(4);
-      } finally {
-        await ds.query('ALTER TABLE recording_tasks DROP CONSTRAINT test_refuses');
-      }
+      });
+    });
+
+    it('a value refused by the one write statement fails only its callback: the others are stored alone', async () => {
+      await whileRefusing('recording_files', "job_id <> 'refused-job'", async () => {
+        const outcomes = await ingestAll([
+          startBody('pb-f'),
+          eventBody('pb-f', 'RECORD_NEW_FILE_START', 'jf'),
+          eventBody('pb-f', 'RECORD_NEW_FILE_START', 'refused-job'),
+          startBody('pb-h'),
+        ]);
+        expect(results(outcomes)).toEqual(['accepted', 'accepted', StorageDataError.name, 'accepted']);
+        const files = await ds.query(`SELECT job_id FROM recording_files WHERE task_id = 'pb-f' ORDER BY id`);
+        expect(files).toEqual([{ job_id: 'jf' }]);
+        const callbacks = await ds.query(
+          `SELECT task_id, job_id FROM recording_callbacks WHERE task_id IN ('pb-f', 'pb-h') ORDER BY id`,
+        );
+        expect(callbacks).toEqual([
+          { task_id: 'pb-f', job_id: null },
+          { task_id: 'pb-f', job_id: 'jf' },
+          { task_id: 'pb-h', job_id: null },
+        ]);
+      });
     });
 
     it('stores a batch of several tasks in one transaction, each callback answered with its own id', async () => {

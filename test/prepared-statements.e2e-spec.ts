@@ -61,9 +61,16 @@ describe('named prepared statements on PostgreSQL', () => {
       ].sort(),
     );
     expect(new Set(names.map((r) => r.name)).size).toBe(3);
+
+    // A long text (the module's multi-row statements) runs unnamed: it is not kept on the connection.
+    const long = `SELECT ?::int AS v /* ${'x'.repeat(5000)} */`;
+    const [row] = await gateway.read((em) => gateway.query<{ v: number }>(em, statement(long, [9])));
+    expect(row.v).toBe(9);
+    expect((await prepared(gateway)).map((r) => r.statement)).not.toContain(long.replace('?', '$1'));
+    expect(await prepared(gateway)).toHaveLength(3);
   });
 
-  it('on: a value the database refuses is still a StorageDataError (400), and the connection stays usable', async () => {
+  it('on: a value the database refuses is still a StorageDataError (400), and the next statement runs', async () => {
     const gateway = new DatabaseGateway(ds, { preparedStatements: true });
     await expect(
       gateway.transaction((em) => gateway.query(em, statement('SELECT 1 / ?::int AS n', [0]))),

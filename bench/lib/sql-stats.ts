@@ -16,6 +16,8 @@ let window = new Map<string, Stat>();
 function kindOf(sql: string): string {
   const text = sql.replace(/\s+/g, ' ').trim();
   const verb = (/^(\w+)/.exec(text)?.[1] ?? '?').toUpperCase();
+  // Several writes as one statement (data-modifying CTEs): name every table it writes.
+  if (verb === 'WITH') return `WITH ${[...text.matchAll(/\bINTO "?(\w+)/gi)].map((m) => m[1]).join(' + ')}`;
   const table =
     /^UPDATE "?(\w+)/i.exec(text)?.[1] ?? /\bINTO "?(\w+)/i.exec(text)?.[1] ?? /\bFROM "?(\w+)/i.exec(text)?.[1];
   return table ? `${verb} ${table}` : text.slice(0, 40);

@@ -89,7 +89,7 @@ export function resolveOptions(raw: RecordingCallbackModuleOptions): ResolvedRec
     concurrency: count('ingest.concurrency', i.concurrency, 4, 1),
   };
   // Each callback takes up to 14 parameters in one statement; SQLite allows 32766 per statement. PostgreSQL's
-  // one write of a batch takes up to 47 per callback, of the 65535 it allows.
+  // one write of a batch takes up to 48 per callback, of the 65535 it allows (beyond, the writes go one by one).
   if (ingest.batchSize > 1000) throw new RecordingCallbackOptionsError('ingest.batchSize', 'must be at most 1000');
   const database = { preparedStatements: raw.database?.preparedStatements ?? false };
   if (typeof database.preparedStatements !== 'boolean')

@@ -148,9 +148,12 @@ export interface RecordingIngestOptions {
  */
 export interface RecordingDatabaseOptions {
   /**
-   * PostgreSQL: send the module's statements as named prepared statements, parsed and planned once per
-   * text on each pooled connection (default false: PgBouncer in transaction mode before 1.21 breaks on
-   * them). No effect on SQLite, whose statements are always prepared.
+   * PostgreSQL: send the module's short statements as named prepared statements, parsed once per text on
+   * each pooled connection, at most 200 per connection (long multi-row texts, which change with the row
+   * count, go unnamed). Default false: PgBouncer in transaction mode before 1.21 breaks on them (1.21 and
+   * later need `max_prepared_statements` above 0), TypeORM's query subscribers do not see them, and after
+   * a migration that changes a table's columns each connection fails a prepared `RETURNING *` once
+   * (restart the instances). Measured slower than unnamed statements (BENCHMARKS.md). No effect on SQLite.
    */
   preparedStatements?: boolean;
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -8,6 +7,7 @@ import { dialectOf } from './sql-dialect';
 import type { SqlDialect } from './sql-dialect';
 import { SqliteGroupCommit } from './sqlite-group-commit';
 import type { Statement } from './statement';
+import { StatementNamer } from './prepared-statements';
 import { STORAGE_SETTINGS } from './storage-settings';
 import type { StorageSettings } from './storage-settings';
 import { StorageUnavailableError, classifyStorageError } from './storage.errors';
@@ -22,15 +22,7 @@ export type Batched<I, R> = (item: I) => Promise<R>;
 
 /** The part of a `pg` client that named statements use (TypeORM's PostgreSQL runner connects one). */
 interface PgClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
-
-/**
- * A prepared statement's name: the same for the same text, so each pooled connection prepares a text
- * once (`pg` remembers the names it prepared on each connection).
- */
-function statementName(text: string): string {
-  return `rc_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 /** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
@@ -68,7 +60,7 @@ export class DatabaseGateway {
   readonly dialect: SqlDialect;
   private readonly commits?: SqliteGroupCommit;
   /** Named prepared statements (PostgreSQL only, `StorageSettings.preparedStatements`). */
-  private readonly prepared: boolean;
+  private readonly namer?: StatementNamer;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -76,7 +68,7 @@ export class DatabaseGateway {
   ) {
     this.dialect = dialectOf(dataSource.options.type);
     if (!this.dialect.concurrent) this.commits = new SqliteGroupCommit(dataSource);
-    this.prepared = this.dialect.name === 'postgres' && settings?.preparedStatements === true;
+    if (this.dialect.name === 'postgres' && settings?.preparedStatements === true) this.namer = new StatementNamer();
   }
 
   /**
@@ -165,12 +157,21 @@ export class DatabaseGateway {
     // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
     const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
     const text = this.dialect.text(s.sql);
-    if (this.prepared) {
-      // Straight to the runner's pg client, the only way to name a statement; TypeORM's query logging
-      // does not see these.
+    if (this.namer) {
+      // Straight to the runner's pg client, the only way to name a statement. What runner.query would
+      // do around it is done here: refuse a released runner, and tell TypeORM's logger.
+      if (runner.isReleased) throw new Error('query on a released connection');
       const client = (await runner.connect()) as PgClient;
-      const result = await client.query({ name: statementName(text), text, values: s.params as unknown[] });
-      return result.rows as R[];
+      const values = s.params as unknown[];
+      const logger = this.dataSource.logger;
+      logger.logQuery(text, values, runner);
+      try {
+        const result = await client.query({ name: this.namer.nameFor(client, text), text, values });
+        return result.rows as R[];
+      } catch (error) {
+        logger.logQueryError(error as Error, text, values, runner);
+        throw error;
+      }
     }
     const result = await runner.query(text, s.params as unknown[], true);
     return (result.records ?? []) as R[];

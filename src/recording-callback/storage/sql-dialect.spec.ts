@@ -17,6 +17,17 @@ describe('SqlDialect.combineWrites', () => {
     expect(pg.combineWrites([c])).toBe(c);
   });
 
+  it('on PostgreSQL declines past 65,535 parameters (the protocol counts them in 16 bits)', () => {
+    const pg = dialectOf('postgres');
+    const wide = (n: number) =>
+      statement(
+        'INSERT INTO t VALUES (?)',
+        Array.from({ length: n }, (_, i) => i),
+      );
+    expect(pg.combineWrites([wide(30_000), wide(35_535)])).not.toBeNull();
+    expect(pg.combineWrites([wide(30_000), wide(35_536)])).toBeNull();
+  });
+
   it('on SQLite declines (no writes inside WITH), so the gateway runs them one by one', () => {
     expect(dialectOf('better-sqlite3').combineWrites([a, b, c])).toBeNull();
   });

@@ -42,6 +42,9 @@ function readJson<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }
 
+/** Most bind parameters one PostgreSQL statement may carry. */
+const MAX_PG_PARAMETERS = 65_535;
+
 /** PostgreSQL through pg: `$n` placeholders, `Date` parameters, jsonb parsed by the driver. */
 const postgres: SqlDialect = {
   name: 'postgres',
@@ -61,6 +64,8 @@ const postgres: SqlDialect = {
     const head = statements.slice(0, -1);
     const last = statements[statements.length - 1];
     if (!head.length) return last;
+    // The protocol counts bind parameters in 16 bits: beyond that, one statement each.
+    if (statements.reduce((n, s) => n + s.params.length, 0) > MAX_PG_PARAMETERS) return null;
     return statement(
       `WITH ${head.map((s, i) => `w${i} AS (${s.sql})`).join(', ')} ${last.sql}`,
       statements.flatMap((s) => s.params),

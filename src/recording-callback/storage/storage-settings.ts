@@ -6,9 +6,9 @@
  */
 export interface StorageSettings {
   /**
-   * PostgreSQL: send each statement as a named prepared statement, which the connection parses and
-   * plans once per text. Off by default: PgBouncer in transaction mode before 1.21 hands a later
-   * statement to a server connection that never prepared it.
+   * PostgreSQL: send short statements as named prepared statements, parsed once per text on each
+   * connection (at most 200 per connection, see `StatementNamer`). Off by default: PgBouncer in
+   * transaction mode before 1.21 hands a later statement to a server connection that never prepared it.
    */
   preparedStatements: boolean;
 }
