@@ -95,16 +95,20 @@ describe('host app process: reconciliation from the environment', () => {
 
     live.contents = [listedFile('h2', 0, base)];
     host = await spawnHost('host', build.js(HOST), env({ RECORDING_RECONCILE_INTERVAL_SECONDS: '1' }));
-    // No request from the test: the interval runs the window and the file is stored.
-    let recovered: number | null = null;
-    await eventually(async () => {
-      const h = (await (await fetch(`${host!.url}/health`)).json()) as {
-        details: { recording_reconcile: { recovered: number | null } };
-      };
-      recovered = h.details.recording_reconcile.recovered;
-      return recovered !== null;
-    }, 20_000);
-    expect(recovered).toBe(1);
+    // No request from the test: the interval runs the window and the file is stored. /health shows only
+    // the last run, and with runs a second apart a later one (which finds the file already stored and
+    // recovers 0) may be the first the test sees: count recovered files over all runs, from /metrics.
+    const metrics = async () =>
+      (await fetch(`${host!.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+    const recoveredSoFar = async () =>
+      Number(/^recording_reconcile_files_total\{result="recovered"\} (\d+)$/m.exec(await metrics())?.[1] ?? 0);
+    await eventually(async () => (await recoveredSoFar()) > 0, 20_000);
+    // Once stored, the file is matched by every later run, never recovered again.
+    await eventually(
+      async () => /^recording_reconcile_runs_total\{outcome="succeeded"\} [2-9]/m.test(await metrics()),
+      20_000,
+    );
+    expect(await recoveredSoFar()).toBe(1);
     // A callback for the recovered file now reaches the app as usual.
     const f = listedFile('h2', 0, base);
     const answer = await fetch(`${host.url}/recording-callbacks`, {
