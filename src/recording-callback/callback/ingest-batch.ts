@@ -38,8 +38,8 @@ const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
  * the batch size: lock (or create) every task of the batch in task id order, refuse callbacks whose
  * domain, app or stream differ from their task's, insert the new callbacks (a dedupe key already
  * stored, or seen earlier in the batch, makes a duplicate), apply them to the task store in batch order,
- * and write the tasks, files, transitions and deliveries together. The outcome is what one transaction per callback, run in
- * batch order, would have stored.
+ * and write the tasks, files, transitions and deliveries together. The outcome is what one transaction
+ * per callback, run in batch order, would have stored.
  *
  * @example
  * const applied = await writer.write(em, items); // one outcome per item, in order

@@ -1,6 +1,6 @@
 import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryRunnerAlreadyReleasedError } from 'typeorm';
 import { onOwnConnection, readOnOwnConnection } from './connections';
 import type { Work } from './connections';
 import { dialectOf } from './sql-dialect';
@@ -160,7 +160,7 @@ export class DatabaseGateway {
     if (this.namer) {
       // Straight to the runner's pg client, the only way to name a statement. What runner.query would
       // do around it is done here: refuse a released runner, and tell TypeORM's logger.
-      if (runner.isReleased) throw new Error('query on a released connection');
+      if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
       const client = (await runner.connect()) as PgClient;
       const values = s.params as unknown[];
       const logger = this.dataSource.logger;
