@@ -8,7 +8,7 @@ import { RECORDING_CALLBACK_ENTITIES } from './src/recording-callback/recording-
 
 /**
  * Database settings of the host app: PostgreSQL when `DATABASE_URL` is a postgres:// URL, else an
- * embedded SQLite file (WAL mode, busy timeout). Used by the app and by the TypeORM migration CLI.
+ * embedded SQLite file (WAL mode, `synchronous = FULL`, busy timeout). Used by the app and by the TypeORM migration CLI.
  *
  * @example
  * new DataSource(databaseOptions({ databaseUrl: 'postgres://app@db/app' }));
@@ -38,7 +38,11 @@ export function databaseOptions(env: {
   const database = env.sqlitePath ?? 'data/recordings.sqlite';
   if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
   // better-sqlite3 waits for a lock synchronously, blocking the event loop: keep the busy timeout short.
-  return { ...common, type: 'better-sqlite3', database, enableWAL: true, timeout: 1000 };
+  // better-sqlite3 opens a file already in WAL mode with synchronous NORMAL (its build default) and a new
+  // one with FULL: FULL on every start, so a COMMIT has reached the disk before a callback is answered.
+  // (Under NORMAL the module's group commit would flush the WAL itself: docs/production.md.)
+  const prepareDatabase = (db: { pragma(source: string): unknown }) => void db.pragma('synchronous = FULL');
+  return { ...common, type: 'better-sqlite3', database, enableWAL: true, timeout: 1000, prepareDatabase };
 }
 
 /** DataSource for `typeorm migration:run -d dist/ormconfig.js`, configured from the environment. */

@@ -12,6 +12,22 @@ import { closeApp, startApp } from './support/start-app';
 
 type Body = Record<string, unknown>;
 
+/** Runs `work`, recording the text of every statement sent to PostgreSQL meanwhile (named or not). */
+async function recordingQueries<T>(work: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
+  const sent: string[] = [];
+  // Every statement reaches PostgreSQL through a pg client's `query`: record each text.
+  const realQuery = Client.prototype.query;
+  Client.prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
+    sent.push(typeof config === 'string' ? config : (config as { text: string }).text);
+    return (realQuery as (...args: unknown[]) => unknown).apply(this, [config, ...rest]);
+  } as typeof realQuery;
+  try {
+    return { result: await work(), sent };
+  } finally {
+    Client.prototype.query = realQuery;
+  }
+}
+
 /**
  * The multi-callback batch on PostgreSQL (SQLite stores each callback as its own work in its group commit).
  * Callbacks handed to the ingest service in one event-loop turn form one batch: the batcher cuts a batch
@@ -154,24 +170,15 @@ describe.each([false, true])(
     });
 
     it('writes the tasks, files, transitions and deliveries of a batch in one statement after its reads', async () => {
-      const sent: string[] = [];
-      // Every statement reaches PostgreSQL through a pg client's `query` (named or not): record each text.
-      const realQuery = Client.prototype.query;
-      Client.prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
-        sent.push(typeof config === 'string' ? config : (config as { text: string }).text);
-        return (realQuery as (...args: unknown[]) => unknown).apply(this, [config, ...rest]);
-      } as typeof realQuery;
-      try {
-        const outcomes = await ingestAll([
+      const { result: outcomes, sent } = await recordingQueries(() =>
+        ingestAll([
           startBody('pb-w'),
           eventBody('pb-w', 'RECORD_NEW_FILE_START', 'jw'),
           eventBody('pb-w', 'RECORD_FILE_COMPLETE', 'jw'),
           startBody('pb-x'),
-        ]);
-        expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual(Array(4).fill('accepted'));
-      } finally {
-        Client.prototype.query = realQuery;
-      }
+        ]),
+      );
+      expect(outcomes.map((o) => o.status === 'fulfilled' && o.value.result)).toEqual(Array(4).fill('accepted'));
       const ingestSql = sent.filter((q) => !/recording_deliveries/.test(q) || /WITH w0 AS/.test(q));
       const writes = ingestSql.filter((q) =>
         /INSERT INTO recording_files|INSERT INTO recording_task_transitions/.test(q),
@@ -198,6 +205,47 @@ describe.each([false, true])(
        WHERE c.task_id IN ('pb-w', 'pb-x')`,
       );
       expect(n).toBe(4);
+    });
+
+    it('reads stored duplicates and files in the statement that inserts the callbacks: five round trips a batch', async () => {
+      const complete = eventBody('pb-y', 'RECORD_FILE_COMPLETE', 'jy');
+      const first = await ingestAll([startBody('pb-y'), eventBody('pb-y', 'RECORD_NEW_FILE_START', 'jy'), complete]);
+      const firstIds = first.map((o) => (o as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId);
+      // A resend of the stored completion, and a late file start that must not undo the stored file.
+      const { result: second, sent } = await recordingQueries(() =>
+        ingestAll([
+          complete,
+          eventBody('pb-y', 'RECORD_NEW_FILE_START', 'jy', 'HLS', { project_id: 'late' }),
+          startBody('pb-z'),
+        ]),
+      );
+      expect(second.map((o) => (o as PromiseFulfilledResult<{ result: string }>).value.result)).toEqual([
+        'duplicate',
+        'accepted',
+        'accepted',
+      ]);
+      expect((second[0] as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId).toBe(firstIds[2]);
+      const batch = sent.filter((q) => !/^UPDATE recording_deliveries|^SELECT .* FROM recording_deliveries/s.test(q));
+      expect(batch.map((q) => q.split(/\s/)[0] + (q.startsWith('WITH w ') ? ' w' : ''))).toEqual([
+        'START',
+        'INSERT',
+        'WITH w',
+        'WITH',
+        'COMMIT',
+      ]);
+      expect(batch[2]).toMatch(/^WITH w AS \(INSERT INTO recording_callbacks/);
+      expect(batch[2]).toContain('FROM recording_files');
+      // The stored file, read back as JSON, was kept whole: status, size and times as the completion set them.
+      const [file] = await ds.query(
+        `SELECT status, file_size::int AS size, start_time, end_time, download_url FROM recording_files WHERE task_id = 'pb-y'`,
+      );
+      expect(file).toEqual({
+        status: 'COMPLETE',
+        size: 3957964,
+        start_time: new Date('2020-03-08T14:10:25Z'),
+        end_time: new Date('2020-03-08T14:12:25Z'),
+        download_url: complete.download_url,
+      });
     });
   },
 );

@@ -9,6 +9,7 @@ import { TaskBatchStore } from '../tasks/task-batch.store';
 import type { LockedTask } from '../tasks/task-batch.store';
 import type { TaskIdentity } from '../tasks/task-batch.sql';
 import { fileKeyOf } from '../tasks/task-state.reducer';
+import type { FileState } from '../tasks/task-state.reducer';
 
 /** One callback to store, as the controller's ingest prepared it. */
 export interface IngestItem {
@@ -80,7 +81,7 @@ export class IngestBatchWriter {
       if (out[i].result !== 'mismatch' && !firstByKey.has(item.dedupeKey)) firstByKey.set(item.dedupeKey, i);
     });
     const candidates = [...firstByKey.values()];
-    const ids = await this.insertCallbacks(
+    const { ids, files } = await this.insertCallbacks(
       em,
       candidates.map((i) => items[i]),
     );
@@ -100,7 +101,7 @@ export class IngestBatchWriter {
       callbackId: (out[i] as { callbackId: number }).callbackId,
       receivedAt: items[i].receivedAt,
     }));
-    const { applied, writes } = await this.tasks.reduceAll(em, locked, entries);
+    const { applied, writes } = await this.tasks.reduceAll(em, locked, entries, files);
     const { insert, read } = this.outbox.prepareAll(
       entries.map((e, n) => ({
         callbackId: e.callbackId,
@@ -119,16 +120,20 @@ export class IngestBatchWriter {
 
   /**
    * Inserts the candidates (distinct keys) and returns the id stored under each key, and whether this
-   * insert stored it (false: a duplicate of an earlier callback).
+   * insert stored it (false: a duplicate of an earlier callback). Where a statement costs a round trip
+   * (PostgreSQL), the same statement also reads the ids of keys stored before and the stored files of
+   * the candidates (for `reduceAll`): both are safe to read now, as every task of the batch is locked.
    */
   private async insertCallbacks(
     em: EntityManager,
     candidates: IngestItem[],
-  ): Promise<Map<string, { id: number; stored: boolean }>> {
+  ): Promise<{ ids: Map<string, { id: number; stored: boolean }>; files?: Map<string, FileState> }> {
     const ids = new Map<string, { id: number; stored: boolean }>();
-    if (!candidates.length) return ids;
+    if (!candidates.length) return { ids };
     const { time } = this.db.dialect;
-    const rows = await this.db.query<{ id: number; dedupe_key: string }>(
+    const keys = candidates.map((c) => c.dedupeKey);
+    let files: ReturnType<TaskBatchStore['filesOf']> | undefined;
+    const { rows, reads } = await this.db.writeWithReads<{ id: number; dedupe_key: string }>(
       em,
       storedCallbackSql.insertMany(
         candidates.map(({ callback, dedupeKey, payloadJson, receivedAt }) => ({
@@ -141,9 +146,19 @@ export class IngestBatchWriter {
           receivedAt: time(receivedAt),
         })),
       ),
+      () => {
+        files = this.tasks.filesOf(candidates.map((c) => c.callback));
+        return [storedCallbackSql.idsByDedupeKeys(keys), ...(files.select ? [files.select] : [])];
+      },
     );
+    const [before, fileRows] = reads ?? [];
     for (const r of rows) ids.set(r.dedupe_key, { id: Number(r.id), stored: true });
-    const missing = candidates.map((c) => c.dedupeKey).filter((k) => !ids.has(k));
+    // Rows read on the write's snapshot: the keys stored before it (none of them can have been inserted).
+    for (const r of before ?? []) {
+      const key = String(r.dedupe_key);
+      if (!ids.has(key)) ids.set(key, { id: Number(r.id), stored: false });
+    }
+    const missing = keys.filter((k) => !ids.has(k));
     if (missing.length) {
       const found = await this.db.query<{ id: number; dedupe_key: string }>(
         em,
@@ -154,7 +169,9 @@ export class IngestBatchWriter {
       const lost = missing.find((k) => !ids.has(k));
       if (lost) throw new Error(`callback with dedupe key ${lost} conflicted but cannot be read`);
     }
-    return ids;
+    // Read with the insert: the stored files (none when no candidate is about a file).
+    if (reads && files) return { ids, files: fileRows ? files.read(fileRows) : new Map() };
+    return { ids };
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { dedupeKey } from './dedupe-key';
 
@@ -49,6 +50,47 @@ function sortedJson(value: unknown): string {
 describe('dedupeKey', () => {
   it('is a SHA-256 hex digest', () => {
     expect(dedupeKey(BODY)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('gives the keys that earlier versions stored, so a resend after an upgrade is still a duplicate', () => {
+    // Computed with the first implementation (Object.fromEntries, createHash): the hashed text must not change.
+    const body = {
+      event_type: 'RECORD_FILE_COMPLETE',
+      publish_domain: 'push.example.com',
+      app: 'live',
+      stream: 's-1',
+      task_id: 't-1',
+      job_id: 'j-1',
+      record_format: 'HLS',
+      file_size: 3957964,
+      width: null,
+      nested: { b: [1, 'x', { z: true, a: 1.5 }], a: 'é\u2028' },
+      auth_timestamp: 1700000000,
+      auth_sign: 'ab',
+    };
+    expect(dedupeKey(body)).toBe('2b1344a1b4c5b3ce2ca6e6ab000b58b1905d68a777437f7f0f73ed93c876b1d4');
+    expect(dedupeKey(JSON.parse('{"__proto__":{"x":1},"a":1}') as Record<string, unknown>)).toBe(
+      '16f0a6f5823c7470398e5edfba59dfbde97abf692bcffed62a946ee9587d1271',
+    );
+  });
+
+  it('hashes the same text as the first implementation, for any JSON body', () => {
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      if (value !== null && typeof value === 'object') {
+        const keys = Object.keys(value).sort();
+        return `{${keys.map((k) => `${JSON.stringify(k)}:${reference((value as Record<string, unknown>)[k])}`).join(',')}}`;
+      }
+      return JSON.stringify(value) ?? 'null';
+    };
+    fc.assert(
+      fc.property(jsonObject, fc.boolean(), (body, signed) => {
+        const sent = signed ? { ...body, auth_sign: 'ff', auth_timestamp: 1 } : body;
+        const content = Object.fromEntries(Object.entries(sent).filter(([k]) => !VOLATILE.has(k)));
+        const expected = createHash('sha256').update(reference(content), 'utf8').digest('hex');
+        expect(dedupeKey(sent)).toBe(expected);
+      }),
+    );
   });
 
   it('ignores key order, at every depth', () => {

@@ -111,4 +111,23 @@ describe('DatabaseGateway on SQLite (group commit)', () => {
     );
     expect(await writes.transaction((em) => writes.writeAll(em, []))).toEqual([]);
   });
+
+  it('writeWithReads runs only the write on SQLite, and never builds the reads', async () => {
+    await dataSource.query("INSERT INTO t (v) VALUES ('old')");
+    let built = 0;
+    const result = await writes.transaction((em) =>
+      writes.writeWithReads<{ id: number; v: string }>(
+        em,
+        statement('INSERT INTO t (v) VALUES (?) RETURNING id, v', ['new']),
+        () => {
+          built++;
+          return [statement('SELECT v FROM t')];
+        },
+      ),
+    );
+    expect(result.rows.map((r) => r.v)).toEqual(['new']);
+    expect(result.reads).toBeNull();
+    expect(built).toBe(0);
+    expect(log.statements.filter((s) => s.startsWith('SELECT'))).toEqual([]);
+  });
 });

@@ -196,6 +196,28 @@ export class DatabaseGateway {
   }
 
   /**
+   * Runs a write inside `em`'s transaction and, where that saves round trips, reads with it. On
+   * PostgreSQL all run as one statement on one snapshot: each read sees the database as it was before
+   * the write, so none may depend on it, and read rows come as JSON (numbers, text, datetimes as ISO
+   * text; read them with the dialect). On SQLite, where a statement costs no round trip, only the write
+   * runs, `reads` is never called and comes back null: the caller runs what it still needs itself.
+   *
+   * @example
+   * const { rows, reads } = await db.writeWithReads(em, insert, () => [fileSql.select(keys)]);
+   */
+  async writeWithReads<R = Record<string, unknown>>(
+    em: EntityManager,
+    write: Statement,
+    reads: () => readonly Statement[],
+  ): Promise<{ rows: R[]; reads: Record<string, unknown>[][] | null }> {
+    const list = this.dialect.concurrent ? reads() : [];
+    const one = list.length ? this.dialect.combineWithReads(write, list) : null;
+    if (!one) return { rows: await this.query<R>(em, write), reads: null };
+    const [row] = await this.query<Record<string, Record<string, unknown>[]>>(em, one);
+    return { rows: row.r0 as R[], reads: list.map((_, i) => row[`r${i + 1}`]) };
+  }
+
+  /**
    * Locks the rows `select` finds until `em`'s transaction ends, where the database needs it (a no-op on
    * SQLite, whose single writer already orders write transactions).
    *

@@ -32,3 +32,48 @@ describe('SqlDialect.combineWrites', () => {
     expect(dialectOf('better-sqlite3').combineWrites([a, b, c])).toBeNull();
   });
 });
+
+describe('SqlDialect.combineWithReads', () => {
+  const write = statement('INSERT INTO a (x) VALUES (?), (?) RETURNING id', [1, 2]);
+  const reads = [
+    statement('SELECT id FROM a WHERE x IN (?, ?)', [3, 4]),
+    statement('SELECT y FROM b WHERE z = ?', [5]),
+  ];
+
+  it('on PostgreSQL writes in WITH and aggregates each part into a JSON column of one row', () => {
+    const pg = dialectOf('postgres');
+    const one = pg.combineWithReads(write, reads)!;
+    expect(pg.text(one.sql)).toBe(
+      'WITH w AS (INSERT INTO a (x) VALUES ($1), ($2) RETURNING id) SELECT ' +
+        "(SELECT coalesce(json_agg(w), '[]') FROM w) AS r0, " +
+        "(SELECT coalesce(json_agg(q), '[]') FROM (SELECT id FROM a WHERE x IN ($3, $4)) q) AS r1, " +
+        "(SELECT coalesce(json_agg(q), '[]') FROM (SELECT y FROM b WHERE z = $5) q) AS r2",
+    );
+    expect(one.params).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('on PostgreSQL declines past 65,535 parameters', () => {
+    const pg = dialectOf('postgres');
+    const wide = statement(
+      'SELECT 1 WHERE 1 IN (?)',
+      Array.from({ length: 65_534 }, (_, i) => i),
+    );
+    expect(pg.combineWithReads(write, [wide])).toBeNull();
+    expect(pg.combineWithReads(statement('SELECT ?', [1]), [wide])).not.toBeNull();
+  });
+
+  it('on SQLite declines: the caller runs the write alone', () => {
+    expect(dialectOf('better-sqlite3').combineWithReads(write, reads)).toBeNull();
+  });
+});
+
+describe('SqlDialect.time', () => {
+  it('on SQLite writes the UTC text TypeORM writes, for each distinct time', () => {
+    const { time } = dialectOf('better-sqlite3');
+    expect(time(new Date('2026-12-06T04:30:00.123Z'))).toBe('2026-12-06 04:30:00.123');
+    expect(time(new Date('2026-12-06T04:30:00.123Z'))).toBe('2026-12-06 04:30:00.123');
+    expect(time(new Date('2026-12-06T04:30:00.124Z'))).toBe('2026-12-06 04:30:00.124');
+    expect(time(null)).toBeNull();
+    expect(() => time(new Date(NaN))).toThrow(RangeError);
+  });
+});

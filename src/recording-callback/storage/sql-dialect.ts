@@ -36,6 +36,12 @@ export interface SqlDialect {
    * database cannot (SQLite: no writes inside WITH). They must not read what another of them writes.
    */
   combineWrites(statements: readonly Statement[]): Statement | null;
+  /**
+   * A write and reads as one statement returning one row: column `r0` holds the write's rows, `r1`… each
+   * read's rows, as JSON arrays. Null where the database cannot (SQLite), or where it would not pay. All of
+   * it runs on one snapshot, so the reads see the database as it was before the write.
+   */
+  combineWithReads(write: Statement, reads: readonly Statement[]): Statement | null;
 }
 
 function readJson<T>(value: unknown): T {
@@ -71,7 +77,29 @@ const postgres: SqlDialect = {
       statements.flatMap((s) => s.params),
     );
   },
+  combineWithReads(write, reads) {
+    const all = [write, ...reads];
+    if (all.reduce((n, s) => n + s.params.length, 0) > MAX_PG_PARAMETERS) return null;
+    // json_agg keeps each part's own columns and row count in one row, whatever their shapes.
+    const parts = [
+      `(SELECT coalesce(json_agg(w), '[]') FROM w) AS r0`,
+      ...reads.map((r, i) => `(SELECT coalesce(json_agg(q), '[]') FROM (${r.sql}) q) AS r${i + 1}`),
+    ];
+    return statement(
+      `WITH w AS (${write.sql}) SELECT ${parts.join(', ')}`,
+      all.flatMap((s) => s.params),
+    );
+  },
 };
+
+/** The last time converted and its text: a callback's statements pass the same arrival time many times. */
+let lastTime = { ms: NaN, text: '' };
+
+function sqliteTime(date: Date): string {
+  const ms = date.getTime();
+  if (ms !== lastTime.ms) lastTime = { ms, text: date.toISOString().replace('T', ' ').replace('Z', '') };
+  return lastTime.text;
+}
 
 /**
  * SQLite through better-sqlite3: `?` placeholders, datetimes as the UTC text TypeORM itself writes
@@ -81,7 +109,7 @@ const sqlite: SqlDialect = {
   name: 'sqlite',
   concurrent: false,
   text: (sql) => sql,
-  time: (date) => (date === null ? null : date.toISOString().replace('T', ' ').replace('Z', '')),
+  time: (date) => (date === null ? null : sqliteTime(date)),
   readTime(value) {
     if (value === null || value === undefined) return null;
     if (value instanceof Date) return value;
@@ -94,6 +122,7 @@ const sqlite: SqlDialect = {
   tryAdvisoryLock: () => null,
   // A statement costs no round trip here: run them one after another.
   combineWrites: () => null,
+  combineWithReads: () => null,
 };
 
 /**

@@ -1,5 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Work } from './connections';
+import { WalSync } from './wal-sync';
+import type { SqliteConnection, SyncFile } from './wal-sync';
 
 interface Queued {
   work: Work<unknown>;
@@ -19,14 +21,23 @@ const MAX_GATHER_TURNS = 4;
  * resumes only after the commit that made its work durable. If a shared transaction fails, its works
  * run again one by one, so one bad work never fails the others.
  *
+ * With `synchronous = NORMAL` in WAL mode, callers are answered only after the WAL was flushed to disk
+ * off the event loop (see {@link WalSync}), while the next transaction already runs.
+ *
  * @example
  * const commits = new SqliteGroupCommit(dataSource); await commits.run((em) => em.query('…'));
  */
 export class SqliteGroupCommit {
   private readonly queue: Queued[] = [];
   private draining = false;
+  /** Undefined until the first drain (the connection opens with the DataSource); null: SQLite flushes. */
+  private walSync?: WalSync | null;
 
-  constructor(private readonly dataSource: DataSource) {}
+  /** @param syncFile how the WAL is flushed (tests pass their own). */
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly syncFile?: SyncFile,
+  ) {}
 
   /** Runs `work` in the next shared transaction; resolves after its commit. */
   run<T>(work: Work<T>): Promise<T> {
@@ -42,6 +53,15 @@ export class SqliteGroupCommit {
       while (this.queue.length) {
         await this.gather();
         const batch = this.queue.splice(0, MAX_BATCH);
+        if (this.walSync === undefined) {
+          try {
+            this.walSync = WalSync.forConnection(this.connection(), this.syncFile) ?? null;
+          } catch (error) {
+            // The connection cannot even answer a PRAGMA (closed, or not open yet): nothing can commit.
+            for (const item of batch) item.reject(error);
+            continue;
+          }
+        }
         if (batch.length === 1) {
           await this.runAlone(batch[0]);
           continue;
@@ -59,7 +79,7 @@ export class SqliteGroupCommit {
               }
             }
           });
-          batch.forEach((item, i) => item.resolve(results[i]));
+          this.settle(batch, results);
         } catch (error) {
           if (workFailed) {
             // One work failed and took the others down with it: give each its own transaction and outcome.
@@ -115,10 +135,25 @@ export class SqliteGroupCommit {
   }
 
   private async runAlone(item: Queued): Promise<void> {
+    let result: unknown;
     try {
-      item.resolve(await this.sqliteTransaction(item.work));
+      result = await this.sqliteTransaction(item.work);
     } catch (error) {
       item.reject(error);
+      return;
     }
+    this.settle([item], [result]);
+  }
+
+  /** Answers committed works, once their commit is on disk where SQLite left that to us. */
+  private settle(batch: Queued[], results: unknown[]): void {
+    const resolveAll = () => batch.forEach((item, i) => item.resolve(results[i]));
+    if (!this.walSync) return resolveAll();
+    // Stored but maybe not on disk: a failed flush answers 503, and the resend is then a duplicate.
+    this.walSync.afterCommit().then(resolveAll, (error: unknown) => batch.forEach((item) => item.reject(error)));
+  }
+
+  private connection(): SqliteConnection {
+    return (this.dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
   }
 }

@@ -21,15 +21,31 @@ export function statement(sql: string, params: readonly unknown[] = []): Stateme
   return { sql, params };
 }
 
+/** Most list lengths whose placeholder texts are kept (a batch has at most 1000 items). */
+const CACHED_UP_TO = 1000;
+/** Texts built before, by length (and by width for rows): every batch of one size asks for the same. */
+const lists: string[] = [];
+const rowLists = new Map<number, string[]>();
+
 /** `?, ?, ?` for a list of `n` values (an `IN (…)` list). */
 export function placeholders(n: number): string {
-  return Array.from({ length: n }, () => '?').join(', ');
+  const cached = lists[n];
+  if (cached !== undefined) return cached;
+  const text = Array.from({ length: n }, () => '?').join(', ');
+  if (n <= CACHED_UP_TO) lists[n] = text;
+  return text;
 }
 
 /** `(?, …), (?, …)`: `count` rows of `width` placeholders, for a multi-row `VALUES` list. */
 export function valueRows(count: number, width: number): string {
+  let byCount = rowLists.get(width);
+  if (!byCount) rowLists.set(width, (byCount = []));
+  const cached = byCount[count];
+  if (cached !== undefined) return cached;
   const row = `(${placeholders(width)})`;
-  return Array.from({ length: count }, () => row).join(', ');
+  const text = Array.from({ length: count }, () => row).join(', ');
+  if (count <= CACHED_UP_TO && width <= CACHED_UP_TO) byCount[count] = text;
+  return text;
 }
 
 /** The cheapest statement that proves the database answers. */

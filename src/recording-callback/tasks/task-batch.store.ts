@@ -111,16 +111,23 @@ export class TaskBatchStore {
    * Applies stored callbacks (of locked tasks) in order, in memory: returns what each one changed, in
    * order, and the statements that write the tasks, files and transitions they changed. The caller runs
    * those in the same transaction (they are independent of each other, see `DatabaseGateway.writeAll`).
+   * `loaded`: the stored files of the entries, when the caller already read them with {@link filesOf}.
    */
   async reduceAll(
     em: EntityManager,
     locked: Map<string, LockedTask>,
     entries: CallbackToApply[],
+    loaded?: Map<string, FileState>,
   ): Promise<{ applied: AppliedCallback[]; writes: Statement[] }> {
     if (!entries.length) return { applied: [], writes: [] };
     const { time } = this.db.dialect;
     const tasks = new Map<string, TaskState | undefined>([...locked].map(([id, l]) => [id, l.state]));
-    const files = await this.loadFiles(em, entries);
+    const files =
+      loaded ??
+      (await this.loadFiles(
+        em,
+        entries.map((e) => e.callback),
+      ));
     const taskWrites = new Map<string, { task: TaskState; at: Date }>();
     const fileWrites = new Map<string, { taskId: string; file: FileState; createdAt: Date; at: Date }>();
     const transitions: Parameters<typeof taskBatchSql.insertTransitions>[0] = [];
@@ -181,16 +188,31 @@ export class TaskBatchStore {
     });
   }
 
-  /** The stored states of the files the entries are about, by key text. */
-  private async loadFiles(em: EntityManager, entries: CallbackToApply[]): Promise<Map<string, FileState>> {
+  /**
+   * The read of the stored files that callbacks are about (null when none is about a file), and the
+   * stored states it found, by file key, from its rows: a caller that reads them together with other
+   * statements passes the result to {@link reduceAll}. Rows may be the JSON rows of
+   * `DatabaseGateway.writeWithReads`.
+   */
+  filesOf(callbacks: RecordingCallbackDto[]): {
+    select: Statement | null;
+    read(rows: Record<string, unknown>[]): Map<string, FileState>;
+  } {
     const keys = new Map<string, FileKey>();
-    for (const { callback } of entries) {
+    for (const callback of callbacks) {
       const key = fileKeyOf(callback);
       if (key) keys.set(keyText({ taskId: callback.task_id, ...key }), { taskId: callback.task_id, ...key });
     }
-    if (!keys.size) return new Map();
-    const rows = await this.db.query(em, taskBatchSql.selectFiles([...keys.values()]));
     const { readTime } = this.db.dialect;
-    return new Map(rows.map((row) => [keyText(row as FileKey), toFileState(row, readTime)]));
+    return {
+      select: keys.size ? taskBatchSql.selectFiles([...keys.values()]) : null,
+      read: (rows) => new Map(rows.map((row) => [keyText(row as FileKey), toFileState(row, readTime)])),
+    };
+  }
+
+  /** The stored states of the files the callbacks are about, by key text. */
+  private async loadFiles(em: EntityManager, callbacks: RecordingCallbackDto[]): Promise<Map<string, FileState>> {
+    const { select, read } = this.filesOf(callbacks);
+    return select ? read(await this.db.query(em, select)) : new Map();
   }
 }

@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { SqliteGroupCommit } from './sqlite-group-commit';
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SqliteGroupCommit and the WAL flush', () => {
+  let dir: string;
+  let file: string;
+  let dataSource: DataSource;
+  const flushes: Array<{ path: string; finish(error?: Error): void }> = [];
+  const syncFile = (path: string) =>
+    new Promise<void>((resolve, reject) => {
+      flushes.push({ path, finish: (error) => (error ? reject(error) : resolve()) });
+    });
+
+  const open = async (synchronous: 'NORMAL' | 'FULL') => {
+    dataSource = await new DataSource({
+      type: 'better-sqlite3',
+      database: file,
+      enableWAL: true,
+      prepareDatabase: (db: Database.Database) => db.pragma(`synchronous = ${synchronous}`),
+    }).initialize();
+    await dataSource.query('CREATE TABLE t (id integer PRIMARY KEY, v text NOT NULL)');
+    return new SqliteGroupCommit(dataSource, syncFile);
+  };
+  const insert = (v: string) => async (em: EntityManager) => {
+    await em.query('INSERT INTO t (v) VALUES (?)', [v]);
+    return v;
+  };
+  /** Rows as another connection sees them: committed ones only. */
+  const committed = () => {
+    const other = new Database(file, { readonly: true });
+    try {
+      return (other.prepare('SELECT v FROM t ORDER BY id').all() as Array<{ v: string }>).map((r) => r.v);
+    } finally {
+      other.close();
+    }
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rc-gc-'));
+    file = join(dir, 'db.sqlite');
+    flushes.length = 0;
+  });
+  afterEach(async () => {
+    await dataSource?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('with synchronous NORMAL answers after the WAL flush, while the next transaction already commits', async () => {
+    const commits = await open('NORMAL');
+    let answered = 0;
+    const first = Promise.all([commits.run(insert('a')), commits.run(insert('b'))]).then((r) => {
+      answered++;
+      return r;
+    });
+    while (flushes.length === 0) await turn();
+    expect(flushes[0].path).toBe(`${file}-wal`);
+    expect(committed()).toEqual(['a', 'b']);
+    expect(answered).toBe(0);
+
+    // The event loop and the writer go on during the flush: a later work commits before it ends.
+    const second = commits.run(insert('c'));
+    while (!committed().includes('c')) await turn();
+    expect(answered).toBe(0);
+    flushes[0].finish();
+    expect(await first).toEqual(['a', 'b']);
+    // 'c' committed after the first flush began, so it waits for a flush of its own.
+    while (flushes.length < 2) await turn();
+    flushes[1].finish();
+    expect(await second).toBe('c');
+  });
+
+  it('a failed flush fails the works it would have made durable; what they stored is kept', async () => {
+    const commits = await open('NORMAL');
+    const work = commits.run(insert('x'));
+    while (flushes.length === 0) await turn();
+    flushes[0].finish(new Error('EIO: i/o error, fsync'));
+    await expect(work).rejects.toThrow('EIO');
+    // Stored all the same: Huawei's resend is answered as a duplicate.
+    expect(committed()).toEqual(['x']);
+  });
+
+  it('with synchronous FULL leaves the flush to SQLite and answers at commit', async () => {
+    const commits = await open('FULL');
+    expect(await Promise.all([commits.run(insert('a')), commits.run(insert('b'))])).toEqual(['a', 'b']);
+    expect(flushes).toEqual([]);
+  });
+});
