@@ -38,9 +38,9 @@ export function databaseOptions(env: {
   const database = env.sqlitePath ?? 'data/recordings.sqlite';
   if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
   // better-sqlite3 waits for a lock synchronously, blocking the event loop: keep the busy timeout short.
-  // better-sqlite3 opens a file already in WAL mode with synchronous NORMAL (its build default) and a new
-  // one with FULL: FULL on every start, so a COMMIT has reached the disk before a callback is answered.
-  // (Under NORMAL the module's group commit would flush the WAL itself: docs/production.md.)
+  // Left unset, better-sqlite3 runs a WAL connection with synchronous NORMAL, whose COMMIT does not reach
+  // the disk. FULL: each group commit is on disk before its callbacks are answered. (Under NORMAL the
+  // module's group commit flushes the WAL itself: docs/production.md.)
   const prepareDatabase = (db: { pragma(source: string): unknown }) => void db.pragma('synchronous = FULL');
   return { ...common, type: 'better-sqlite3', database, enableWAL: true, timeout: 1000, prepareDatabase };
 }

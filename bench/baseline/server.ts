@@ -263,6 +263,9 @@ type Store = (c: Callback) => Promise<Answer>;
 function sqliteStore(path: string): Store {
   const db = new Database(path, { timeout: 5000 });
   db.pragma('foreign_keys = ON');
+  // Each COMMIT on disk before the answer, as the module's host app: left unset, better-sqlite3 runs a WAL
+  // connection with synchronous NORMAL, whose COMMIT does not flush (until 2026-12-06 the baseline did that).
+  db.pragma('synchronous = FULL');
   db.pragma('journal_mode = WAL');
   for (const sql of schemaStatements('sqlite')) db.exec(sql);
   const taskInsert = db.prepare(TASK_INSERT);

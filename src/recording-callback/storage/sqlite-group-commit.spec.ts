@@ -18,12 +18,13 @@ describe('SqliteGroupCommit and the WAL flush', () => {
       flushes.push({ path, finish: (error) => (error ? reject(error) : resolve()) });
     });
 
-  const open = async (synchronous: 'NORMAL' | 'FULL') => {
+  /** A DataSource in WAL mode; `synchronous` unset leaves it to better-sqlite3 (NORMAL after a transaction). */
+  const open = async (synchronous?: 'NORMAL' | 'FULL') => {
     dataSource = await new DataSource({
       type: 'better-sqlite3',
       database: file,
       enableWAL: true,
-      prepareDatabase: (db: Database.Database) => db.pragma(`synchronous = ${synchronous}`),
+      prepareDatabase: (db: Database.Database) => synchronous && db.pragma(`synchronous = ${synchronous}`),
     }).initialize();
     await dataSource.query('CREATE TABLE t (id integer PRIMARY KEY, v text NOT NULL)');
     return new SqliteGroupCommit(dataSource, syncFile);
@@ -76,14 +77,25 @@ describe('SqliteGroupCommit and the WAL flush', () => {
     expect(await second).toBe('c');
   });
 
-  it('a failed flush fails the works it would have made durable; what they stored is kept', async () => {
+  it('a failed flush fails the works it would have made durable, and every later one', async () => {
     const commits = await open('NORMAL');
     const work = commits.run(insert('x'));
     while (flushes.length === 0) await turn();
     flushes[0].finish(new Error('EIO: i/o error, fsync'));
     await expect(work).rejects.toThrow('EIO');
-    // Stored all the same: Huawei's resend is answered as a duplicate.
+    // Committed, but maybe not on disk, and no later flush can tell: every later work fails too.
     expect(committed()).toEqual(['x']);
+    await expect(commits.run(insert('y'))).rejects.toThrow('EIO');
+    expect(flushes).toHaveLength(1);
+  });
+
+  it('with synchronous left to better-sqlite3 (NORMAL once a transaction ran) flushes too', async () => {
+    const commits = await open();
+    const work = commits.run(insert('a'));
+    while (flushes.length === 0) await turn();
+    expect(committed()).toEqual(['a']);
+    flushes[0].finish();
+    expect(await work).toBe('a');
   });
 
   it('with synchronous FULL leaves the flush to SQLite and answers at commit', async () => {

@@ -30,8 +30,8 @@ const MAX_GATHER_TURNS = 4;
 export class SqliteGroupCommit {
   private readonly queue: Queued[] = [];
   private draining = false;
-  /** Undefined until the first drain (the connection opens with the DataSource); null: SQLite flushes. */
-  private walSync?: WalSync | null;
+  /** Created at the first commit (the connection opens with the DataSource). */
+  private wal?: WalSync;
 
   /** @param syncFile how the WAL is flushed (tests pass their own). */
   constructor(
@@ -53,15 +53,6 @@ export class SqliteGroupCommit {
       while (this.queue.length) {
         await this.gather();
         const batch = this.queue.splice(0, MAX_BATCH);
-        if (this.walSync === undefined) {
-          try {
-            this.walSync = WalSync.forConnection(this.connection(), this.syncFile) ?? null;
-          } catch (error) {
-            // The connection cannot even answer a PRAGMA (closed, or not open yet): nothing can commit.
-            for (const item of batch) item.reject(error);
-            continue;
-          }
-        }
         if (batch.length === 1) {
           await this.runAlone(batch[0]);
           continue;
@@ -147,10 +138,18 @@ export class SqliteGroupCommit {
 
   /** Answers committed works, once their commit is on disk where SQLite left that to us. */
   private settle(batch: Queued[], results: unknown[]): void {
+    const rejectAll = (error: unknown) => batch.forEach((item) => item.reject(error));
+    let flushed: Promise<void> | undefined;
+    try {
+      this.wal ??= new WalSync(this.connection(), this.syncFile);
+      flushed = this.wal.afterCommit();
+    } catch (error) {
+      // Stored, but whether it is on disk cannot be told: 503, and the resend is answered as a duplicate.
+      return rejectAll(error);
+    }
     const resolveAll = () => batch.forEach((item, i) => item.resolve(results[i]));
-    if (!this.walSync) return resolveAll();
-    // Stored but maybe not on disk: a failed flush answers 503, and the resend is then a duplicate.
-    this.walSync.afterCommit().then(resolveAll, (error: unknown) => batch.forEach((item) => item.reject(error)));
+    if (!flushed) return resolveAll();
+    flushed.then(resolveAll, rejectAll);
   }
 
   private connection(): SqliteConnection {

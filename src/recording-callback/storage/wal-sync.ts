@@ -1,29 +1,21 @@
 import { open } from 'node:fs/promises';
-import { resolve } from 'node:path';
 
 /** Flushes one file to disk; resolves when done. */
 export type SyncFile = (path: string) => Promise<void>;
 
-/** The part of a better-sqlite3 `Database` that {@link WalSync.forConnection} reads. */
+/** The part of a better-sqlite3 `Database` that {@link WalSync} reads. */
 export interface SqliteConnection {
-  readonly name: string;
   readonly memory: boolean;
-  pragma(source: string, options: { simple: true }): unknown;
+  readonly open: boolean;
+  pragma(source: string, options?: { simple: true }): unknown;
 }
 
 /**
- * `fsync` of a file by path, on libuv's thread pool. A WAL that no longer exists was checkpointed into
- * the database file (and synced) and deleted when SQLite closed its last connection: nothing is left to
- * flush. Opening by path each time always reaches the current WAL file.
+ * `fsync` of a file by path, on libuv's thread pool. Opened for writing (Windows flushes only such
+ * handles) but never created; opening by path each time always reaches the current file.
  */
 export const fsyncPath: SyncFile = async (path) => {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
+  const handle = await open(path, 'r+');
   try {
     await handle.sync();
   } finally {
@@ -32,48 +24,62 @@ export const fsyncPath: SyncFile = async (path) => {
 };
 
 /**
- * Makes SQLite commits durable without blocking the event loop. With `journal_mode = WAL` and
- * `synchronous = NORMAL`, a COMMIT writes its frames to the WAL file but does not flush it (SQLite
- * flushes the WAL only at checkpoints), so a power loss could undo it; with `FULL` the COMMIT itself
- * waits for the disk, on the event loop. Here the WAL file is flushed by path on the thread pool after
- * the commit, and callers are answered only when that flush finished: as durable as `FULL`, while the
- * event loop goes on (the next batch may already run).
+ * Makes SQLite commits durable when SQLite leaves that undone, without blocking the event loop. With
+ * `journal_mode = WAL` and `synchronous = NORMAL`, a COMMIT writes its frames to the WAL file but does not
+ * flush it (SQLite flushes the WAL only at checkpoints), so a power loss could undo it. better-sqlite3
+ * runs every WAL connection that way unless the app set `synchronous` itself: SQLite resets an unset
+ * `synchronous` to its WAL default (NORMAL in better-sqlite3's build) whenever a transaction starts. So the
+ * mode is read after each commit, and under NORMAL the WAL file is flushed on the thread pool before the
+ * commit's callers are answered, while the event loop goes on.
  *
- * Flushes coalesce: commits made while one flush runs share the single next flush, which starts when
- * the running one ends, so there are never more than two at once.
+ * Flushes coalesce: commits made while one flush runs share the single next flush, which starts when the
+ * running one ends. A failed flush fails every later commit too, until the process restarts: after a
+ * failed `fsync` Linux may drop the unwritten pages, and a later `fsync` succeeds without them (PostgreSQL
+ * stops for the same reason).
  *
  * @example
- * const sync = WalSync.forConnection(db); // undefined unless WAL + NORMAL
- * commit(); await sync?.afterCommit();
+ * const wal = new WalSync(db);
+ * commit(); await wal.afterCommit(); // undefined: SQLite already flushed (FULL), or nothing to flush
  */
 export class WalSync {
   private running?: Promise<void>;
   private next?: Promise<void>;
+  private failure?: { error: unknown };
+  private path?: string;
 
   constructor(
-    /** Path of the `-wal` file. */
-    readonly walPath: string,
+    private readonly db: SqliteConnection,
     private readonly syncFile: SyncFile = fsyncPath,
   ) {}
 
   /**
-   * A WalSync for a better-sqlite3 connection whose commits SQLite leaves unflushed (a file database in
-   * WAL mode with `synchronous = NORMAL`); undefined otherwise: with `FULL` SQLite flushes at each commit
-   * itself, an in-memory database has nothing to flush, and `OFF` asked for no flushing at all.
+   * After a commit: a promise that settles once it is on disk, or undefined when SQLite already flushed it
+   * (`FULL` or `EXTRA`), there is nothing to flush (in-memory), or the app asked for no flushing (`OFF`).
    */
-  static forConnection(db: SqliteConnection, syncFile?: SyncFile): WalSync | undefined {
-    if (db.memory) return undefined;
-    const journal = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
-    const synchronous = Number(db.pragma('synchronous', { simple: true }));
+  afterCommit(): Promise<void> | undefined {
+    if (this.db.memory) return undefined;
     // synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
-    if (journal !== 'wal' || synchronous !== 1) return undefined;
-    return new WalSync(`${resolve(db.name)}-wal`, syncFile);
+    if (Number(this.db.pragma('synchronous', { simple: true })) !== 1) return undefined;
+    if (String(this.db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') return undefined;
+    return this.flushed();
   }
 
-  /** Resolves once every commit made before the call is on disk; rejects if the flush failed. */
-  afterCommit(): Promise<void> {
+  /** The WAL file, as SQLite itself resolved the database's path (symbolic links, working directory). */
+  walPath(): string {
+    if (!this.path) {
+      const list = this.db.pragma('database_list') as Array<{ name: string; file: string }>;
+      const main = list.find((d) => d.name === 'main');
+      if (!main?.file) throw new Error('the SQLite connection has no database file to flush');
+      this.path = `${main.file}-wal`;
+    }
+    return this.path;
+  }
+
+  /** Resolves once every commit made before the call is on disk; rejects if a flush failed. */
+  private flushed(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.error);
     if (!this.running) {
-      const running = this.syncFile(this.walPath).finally(() => {
+      const running = this.flush().finally(() => {
         if (this.running === running) this.running = undefined;
       });
       this.running = running;
@@ -84,8 +90,20 @@ export class WalSync {
       .catch(() => undefined)
       .then(() => {
         this.next = undefined;
-        return this.afterCommit();
+        return this.flushed();
       });
     return this.next;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      await this.syncFile(this.walPath());
+    } catch (error) {
+      // Closing the last connection checkpoints the WAL into the database file, flushes it and deletes
+      // the WAL: nothing is left to flush then. A WAL missing while the connection is open is a failure.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !this.db.open) return;
+      this.failure ??= { error };
+      throw error;
+    }
   }
 }
