@@ -98,6 +98,16 @@ describe('SqliteGroupCommit and the WAL flush', () => {
     expect(await work).toBe('a');
   });
 
+  it('follows the DataSource to its new connection after it was destroyed and initialized again', async () => {
+    const commits = await open('FULL');
+    expect(await commits.run(insert('before'))).toBe('before');
+    await dataSource.destroy();
+    await expect(commits.run(insert('gone'))).rejects.toThrow();
+    await dataSource.initialize();
+    expect(await commits.run(insert('after'))).toBe('after');
+    expect(committed()).toEqual(['before', 'after']);
+  });
+
   it('with synchronous FULL leaves the flush to SQLite and answers at commit', async () => {
     const commits = await open('FULL');
     expect(await Promise.all([commits.run(insert('a')), commits.run(insert('b'))])).toEqual(['a', 'b']);

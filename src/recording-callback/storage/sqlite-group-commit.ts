@@ -30,7 +30,7 @@ const MAX_GATHER_TURNS = 4;
 export class SqliteGroupCommit {
   private readonly queue: Queued[] = [];
   private draining = false;
-  /** Created at the first commit (the connection opens with the DataSource). */
+  /** Created at the first commit (the connection opens with the DataSource), again for a new connection. */
   private wal?: WalSync;
 
   /** @param syncFile how the WAL is flushed (tests pass their own). */
@@ -141,7 +141,9 @@ export class SqliteGroupCommit {
     const rejectAll = (error: unknown) => batch.forEach((item) => item.reject(error));
     let flushed: Promise<void> | undefined;
     try {
-      this.wal ??= new WalSync(this.connection(), this.syncFile);
+      // A DataSource destroyed and initialized again has a new connection: follow it.
+      const connection = this.connection();
+      if (this.wal?.db !== connection) this.wal = new WalSync(connection, this.syncFile);
       flushed = this.wal.afterCommit();
     } catch (error) {
       // Stored, but whether it is on disk cannot be told: 503, and the resend is answered as a duplicate.

@@ -33,7 +33,7 @@ export const fsyncPath: SyncFile = async (path) => {
  * commit's callers are answered, while the event loop goes on.
  *
  * Flushes coalesce: commits made while one flush runs share the single next flush, which starts when the
- * running one ends. A failed flush fails every later commit too, until the process restarts: after a
+ * running one ends. A failed flush fails every later commit too, until the connection is reopened: after a
  * failed `fsync` Linux may drop the unwritten pages, and a later `fsync` succeeds without them (PostgreSQL
  * stops for the same reason).
  *
@@ -48,7 +48,8 @@ export class WalSync {
   private path?: string;
 
   constructor(
-    private readonly db: SqliteConnection,
+    /** The connection whose commits it flushes (a new one after the DataSource was reopened). */
+    readonly db: SqliteConnection,
     private readonly syncFile: SyncFile = fsyncPath,
   ) {}
 
