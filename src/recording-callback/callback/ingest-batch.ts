@@ -153,25 +153,24 @@ export class IngestBatchWriter {
     );
     const [before, fileRows] = reads ?? [];
     for (const r of rows) ids.set(r.dedupe_key, { id: Number(r.id), stored: true });
-    // Rows read on the write's snapshot: the keys stored before it (none of them can have been inserted).
-    for (const r of before ?? []) {
-      const key = String(r.dedupe_key);
-      if (!ids.has(key)) ids.set(key, { id: Number(r.id), stored: false });
-    }
+    // Keys stored before this insert (read on its snapshot, or looked up after it): duplicates.
+    const storedBefore = (found: Record<string, unknown>[]) => {
+      for (const r of found) {
+        const key = String(r.dedupe_key);
+        if (!ids.has(key)) ids.set(key, { id: Number(r.id), stored: false });
+      }
+    };
+    storedBefore(before ?? []);
     const missing = keys.filter((k) => !ids.has(k));
     if (missing.length) {
-      const found = await this.db.query<{ id: number; dedupe_key: string }>(
-        em,
-        storedCallbackSql.idsByDedupeKeys(missing),
-      );
-      for (const r of found) ids.set(r.dedupe_key, { id: Number(r.id), stored: false });
+      storedBefore(await this.db.query(em, storedCallbackSql.idsByDedupeKeys(missing)));
       // Callbacks are never deleted, so every conflicting row is there; say so plainly if one is not.
       const lost = missing.find((k) => !ids.has(k));
       if (lost) throw new Error(`callback with dedupe key ${lost} conflicted but cannot be read`);
     }
-    // Read with the insert: the stored files (none when no candidate is about a file).
-    if (reads && files) return { ids, files: fileRows ? files.read(fileRows) : new Map() };
-    return { ids };
+    // The reads ran with the insert: the stored files come with it (none when no candidate is about a file).
+    if (!reads) return { ids };
+    return { ids, files: fileRows ? files!.read(fileRows) : new Map() };
   }
 }
 

@@ -199,8 +199,9 @@ export class DatabaseGateway {
    * Runs a write inside `em`'s transaction and, where that saves round trips, reads with it. On
    * PostgreSQL all run as one statement on one snapshot: each read sees the database as it was before
    * the write, so none may depend on it, and its rows and the read rows come as JSON (numbers, text,
-   * datetimes as ISO text: read them with the dialect), not typed by the driver as `query` gives them. On SQLite, where a statement costs no round trip, only the write
-   * runs, `reads` is never called and comes back null: the caller runs what it still needs itself.
+   * datetimes as ISO text: read them with the dialect), not typed by the driver as `query` gives them.
+   * On SQLite, where a statement costs no round trip, only the write runs, `reads` is never called and
+   * comes back null: the caller runs what it still needs itself.
    *
    * @example
    * const { rows, reads } = await db.writeWithReads(em, insert, () => [fileSql.select(keys)]);
