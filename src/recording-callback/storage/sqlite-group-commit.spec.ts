@@ -24,7 +24,9 @@ describe('SqliteGroupCommit and the WAL flush', () => {
       type: 'better-sqlite3',
       database: file,
       enableWAL: true,
-      prepareDatabase: (db: Database.Database) => synchronous && db.pragma(`synchronous = ${synchronous}`),
+      prepareDatabase: (db: Database.Database) => {
+        if (synchronous) db.pragma(`synchronous = ${synchronous}`);
+      },
     }).initialize();
     await dataSource.query('CREATE TABLE t (id integer PRIMARY KEY, v text NOT NULL)');
     return new SqliteGroupCommit(dataSource, syncFile);
