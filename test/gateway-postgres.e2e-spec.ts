@@ -66,3 +66,116 @@ describe('writeWithReads on PostgreSQL', () => {
     expect(result).toEqual({ rows: [{ k: 'solo' }], reads: null });
   });
 });
+
+/**
+ * A group-commit batch on PostgreSQL: BEGIN goes with its first statement and COMMIT with its last
+ * (`commitWith`), so a batch of three statements takes three round trips. Checked against the server:
+ * one transaction, all or nothing, and nothing left open on the connection.
+ */
+describe('pipelined batch transactions on PostgreSQL', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let gateway: DatabaseGateway;
+  const limits = { maxSize: 10, maxWaitMs: 1, concurrency: 1 };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres');
+    ds = await new DataSource(databaseOptions({ databaseUrl: db.databaseUrl, poolSize: 2 })).initialize();
+    await ds.query('CREATE TABLE pl (id serial PRIMARY KEY, k text UNIQUE NOT NULL, v int CHECK (v >= 0))');
+    // Checked only at COMMIT: a violation makes the COMMIT itself fail.
+    await ds.query(
+      'CREATE TABLE pl_ref (k text NOT NULL REFERENCES pl (k) DEFERRABLE INITIALLY DEFERRED, tx text NOT NULL)',
+    );
+    gateway = new DatabaseGateway(ds);
+  });
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  const keys = async () => (await ds.query(`SELECT k FROM pl ORDER BY k`)).map((r: { k: string }) => r.k);
+  /** No session of this database is left inside a transaction. */
+  const openTransactions = async () =>
+    (
+      await ds.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      )
+    )[0].n;
+
+  it('runs the statements of a batch in one transaction and commits with the last', async () => {
+    const store = gateway.batcher<string, string>(async (em, items) => {
+      const [{ tx }] = await gateway.query<{ tx: string }>(em, statement('SELECT txid_current()::text AS tx'));
+      await gateway.query(em, statement(`INSERT INTO pl (k, v) SELECT unnest(?::text[]), 1`, [items]));
+      await gateway.commitWith(em, [
+        statement(`UPDATE pl SET v = 2 WHERE k = ANY(?::text[])`, [items]),
+        statement(`INSERT INTO pl_ref (k, tx) SELECT unnest(?::text[]), ?`, [items, tx]),
+      ]);
+      return items.map(() => tx);
+    }, limits);
+    const txs = await Promise.all(['a1', 'a2', 'a3'].map((k) => store(k)));
+    expect(new Set(txs).size).toBe(1);
+    // Every row was written by the transaction that the first statement saw.
+    const rows = await ds.query(
+      `SELECT r.tx = r.xmin::text AS same_ref, p.xmin::text = r.tx AS same_row, p.v FROM pl_ref r JOIN pl p USING (k)`,
+    );
+    expect(rows).toEqual(Array(3).fill({ same_ref: true, same_row: true, v: 2 }));
+    expect(await openTransactions()).toBe(0);
+  });
+
+  it('rolls back everything when the last statement fails, or when its COMMIT does', async () => {
+    const store = gateway.batcher<{ k: string; v: number; ref: string }, string>(async (em, items) => {
+      await gateway.query(em, statement(`INSERT INTO pl (k, v) VALUES (?, 0)`, [items[0].k]));
+      await gateway.commitWith(em, [
+        statement(`UPDATE pl SET v = ? WHERE k = ?`, [items[0].v, items[0].k]),
+        statement(`INSERT INTO pl_ref (k, tx) VALUES (?, 'x')`, [items[0].ref]),
+      ]);
+      return ['stored'];
+    }, limits);
+    // The CHECK refuses the update: the statement fails, the insert before it is undone.
+    await expect(store({ k: 'b1', v: -1, ref: 'b1' })).rejects.toThrow();
+    // The deferred reference names no row: only the COMMIT fails, and it undoes both statements.
+    await expect(store({ k: 'b2', v: 1, ref: 'nowhere' })).rejects.toThrow();
+    expect(await keys()).not.toEqual(expect.arrayContaining(['b1']));
+    expect(await keys()).not.toEqual(expect.arrayContaining(['b2']));
+    await expect(store({ k: 'b3', v: 1, ref: 'b3' })).resolves.toBe('stored');
+    expect(await keys()).toEqual(expect.arrayContaining(['b3']));
+    expect(await openTransactions()).toBe(0);
+  });
+
+  it('commits a batch whose work ends without commitWith, and sends nothing for a work without statements', async () => {
+    const sent: string[] = [];
+    const logQuery = ds.logger.logQuery.bind(ds.logger);
+    ds.logger.logQuery = (query, ...rest) => {
+      sent.push(query);
+      return logQuery(query, ...rest);
+    };
+    try {
+      const plain = gateway.batcher<string, number>(async (em, items) => {
+        await gateway.query(em, statement(`INSERT INTO pl (k, v) SELECT unnest(?::text[]), 5`, [items]));
+        return items.map(() => 1);
+      }, limits);
+      await expect(plain('c1')).resolves.toBe(1);
+      const idle = gateway.batcher<string, number>(async (_em, items) => items.map(() => 0), limits);
+      await expect(idle('c2')).resolves.toBe(0);
+    } finally {
+      ds.logger.logQuery = logQuery;
+    }
+    expect(await keys()).toEqual(expect.arrayContaining(['c1']));
+    expect(await keys()).not.toEqual(expect.arrayContaining(['c2']));
+    expect(sent.filter((q) => /pl/.test(q))).toHaveLength(1);
+    expect(await openTransactions()).toBe(0);
+  });
+
+  it('refuses a statement after the one that committed', async () => {
+    const store = gateway.batcher<string, string>(async (em, items) => {
+      await gateway.commitWith(em, [statement(`INSERT INTO pl (k, v) VALUES (?, 7)`, [items[0]])]);
+      await gateway.query(em, statement('SELECT 1'));
+      return ['unreachable'];
+    }, limits);
+    await expect(store('d1')).rejects.toThrow(/already committed/);
+    // The COMMIT that went with the insert stands.
+    expect(await keys()).toEqual(expect.arrayContaining(['d1']));
+    expect(await openTransactions()).toBe(0);
+  });
+});

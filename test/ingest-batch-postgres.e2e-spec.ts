@@ -1,6 +1,6 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
-import { Client } from 'pg';
+import { Client, Connection } from 'pg';
 import { IngestService } from '../src/recording-callback/callback/ingest.service';
 import { InvalidFieldsException } from '../src/recording-callback/errors/invalid-fields.exception';
 import { parseRecordingCallback } from '../src/recording-callback/protocol/parse-callback';
@@ -12,21 +12,68 @@ import { closeApp, startApp } from './support/start-app';
 
 type Body = Record<string, unknown>;
 
-/** Runs `work`, recording the text of every statement sent to PostgreSQL meanwhile (named or not). */
-async function recordingQueries<T>(work: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
+type ProtocolConnection = {
+  parsedStatements: Record<string, string>;
+  submittedNamedStatements?: Record<string, string>;
+};
+
+/**
+ * Runs `work`, recording the text of every statement sent to PostgreSQL meanwhile (named or not), and the
+ * round trips on the wire: each exchange up to a Sync (or one simple query), as the statements it executed.
+ */
+async function recordingQueries<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; sent: string[]; exchanges: string[][] }> {
   const sent: string[] = [];
+  const exchanges: string[][] = [];
+  let current: string[] = [];
+  let unnamed = '';
+  let bound = '';
   // Every statement reaches PostgreSQL through a pg client's `query`: record each text.
   const realQuery = Client.prototype.query;
   Client.prototype.query = function (this: Client, config: unknown, ...rest: unknown[]) {
     sent.push(typeof config === 'string' ? config : (config as { text: string }).text);
     return (realQuery as (...args: unknown[]) => unknown).apply(this, [config, ...rest]);
   } as typeof realQuery;
+  // And the protocol messages: what each Execute runs, and where each exchange ends.
+  type Method = (this: ProtocolConnection, ...args: never[]) => unknown;
+  const proto = Connection.prototype as unknown as Record<'parse' | 'bind' | 'execute' | 'sync' | 'query', Method>;
+  const real = { parse: proto.parse, bind: proto.bind, execute: proto.execute, sync: proto.sync, query: proto.query };
+  proto.parse = function (this: ProtocolConnection, message: { text: string; name?: string }) {
+    if (!message.name) unnamed = message.text;
+    return Reflect.apply(real.parse, this, [message]);
+  };
+  proto.bind = function (this: ProtocolConnection, message: { statement?: string }) {
+    const name = message.statement;
+    bound = name ? (this.parsedStatements[name] ?? this.submittedNamedStatements?.[name] ?? name) : unnamed;
+    return Reflect.apply(real.bind, this, [message]);
+  };
+  proto.execute = function (this: ProtocolConnection, ...args: unknown[]) {
+    current.push(bound);
+    return Reflect.apply(real.execute, this, args);
+  };
+  proto.sync = function (this: ProtocolConnection, ...args: unknown[]) {
+    exchanges.push(current);
+    current = [];
+    return Reflect.apply(real.sync, this, args);
+  };
+  proto.query = function (this: ProtocolConnection, text: unknown) {
+    exchanges.push([String(text)]);
+    return Reflect.apply(real.query, this, [text]);
+  };
   try {
-    return { result: await work(), sent };
+    return { result: await work(), sent, exchanges };
   } finally {
     Client.prototype.query = realQuery;
+    Object.assign(proto, real);
   }
 }
+
+/** The first word of each statement of each exchange (`WITH w` for the callbacks' insert with its reads). */
+const shapes = (exchanges: string[][]) =>
+  exchanges
+    .filter((e) => !e.some((q) => /^UPDATE recording_deliveries|^SELECT .* FROM recording_deliveries/s.test(q)))
+    .map((e) => e.map((q) => q.split(/\s/)[0] + (q.startsWith('WITH w ') ? ' w' : '')));
 
 /**
  * The multi-callback batch on PostgreSQL (SQLite stores each callback as its own work in its group commit).
@@ -207,12 +254,16 @@ describe.each([false, true])(
       expect(n).toBe(4);
     });
 
-    it('reads stored duplicates and files in the statement that inserts the callbacks: five round trips a batch', async () => {
+    it('reads stored duplicates and files in the statement that inserts the callbacks: three round trips a batch, BEGIN and COMMIT included', async () => {
       const complete = eventBody('pb-y', 'RECORD_FILE_COMPLETE', 'jy');
       const first = await ingestAll([startBody('pb-y'), eventBody('pb-y', 'RECORD_NEW_FILE_START', 'jy'), complete]);
       const firstIds = first.map((o) => (o as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId);
       // A resend of the stored completion, and a late file start that must not undo the stored file.
-      const { result: second, sent } = await recordingQueries(() =>
+      const {
+        result: second,
+        sent,
+        exchanges,
+      } = await recordingQueries(() =>
         ingestAll([
           complete,
           eventBody('pb-y', 'RECORD_NEW_FILE_START', 'jy', 'HLS', { project_id: 'late' }),
@@ -225,16 +276,16 @@ describe.each([false, true])(
         'accepted',
       ]);
       expect((second[0] as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId).toBe(firstIds[2]);
+      // BEGIN goes with the task locks, COMMIT with the writes: five statements in three exchanges.
+      expect(shapes(exchanges)).toEqual([['BEGIN', 'INSERT'], ['WITH w'], ['WITH', 'COMMIT']]);
       const batch = sent.filter((q) => !/^UPDATE recording_deliveries|^SELECT .* FROM recording_deliveries/s.test(q));
       expect(batch.map((q) => q.split(/\s/)[0] + (q.startsWith('WITH w ') ? ' w' : ''))).toEqual([
-        'START',
         'INSERT',
         'WITH w',
         'WITH',
-        'COMMIT',
       ]);
-      expect(batch[2]).toMatch(/^WITH w AS \(INSERT INTO recording_callbacks/);
-      expect(batch[2]).toContain('FROM recording_files');
+      expect(batch[1]).toMatch(/^WITH w AS \(INSERT INTO recording_callbacks/);
+      expect(batch[1]).toContain('FROM recording_files');
       // The stored file, read back as JSON, was kept whole: status, size and times as the completion set them.
       const [file] = await ds.query(
         `SELECT status, file_size::int AS size, start_time, end_time, download_url FROM recording_files WHERE task_id = 'pb-y'`,

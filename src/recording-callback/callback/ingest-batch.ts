@@ -111,9 +111,9 @@ export class IngestBatchWriter {
         callback: e.callback,
       })),
     );
-    // The task, file, transition and delivery rows depend only on what was read above: one round trip on
-    // PostgreSQL.
-    const deliveries = read(await this.db.writeAll(em, [...writes, insert]));
+    // The task, file, transition and delivery rows depend only on what was read above: one statement on
+    // PostgreSQL, which also carries the batch's COMMIT. Nothing may run in the transaction after it.
+    const deliveries = read(await this.db.commitWith(em, [...writes, insert]));
     accepted.forEach((i, n) => ((out[i] as { delivery?: StoredDelivery }).delivery = deliveries[n]));
     return out;
   }

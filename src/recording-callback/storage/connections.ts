@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { pgPipeline } from './pg-pipeline';
 
 /** Work done with an entity manager (inside a transaction, or a read). */
 export type Work<T> = (em: EntityManager) => Promise<T>;
@@ -8,19 +9,27 @@ export type Work<T> = (em: EntityManager) => Promise<T>;
  * failure the connection is destroyed rather than returned: a statement cut off by `query_timeout` may
  * still be running on it (or the network may be gone), and a reused connection would queue every later
  * request behind it, so the app would keep failing after the database came back. Closing it also rolls
- * the transaction back on the server.
+ * the transaction back on the server. `'pipelined'`: a transaction whose BEGIN and COMMIT travel with its
+ * statements (see `pgPipeline`), for works that run only the gateway's statements.
  */
-export async function onOwnConnection<T>(dataSource: DataSource, work: Work<T>, transactional: boolean): Promise<T> {
+export async function onOwnConnection<T>(
+  dataSource: DataSource,
+  work: Work<T>,
+  transactional: boolean | 'pipelined',
+): Promise<T> {
   const runner = dataSource.createQueryRunner() as ReturnType<DataSource['createQueryRunner']> & {
     releasePostgresConnection(error?: Error): Promise<void>;
   };
   try {
-    if (transactional) await runner.startTransaction();
+    if (transactional === true) await runner.startTransaction();
+    if (transactional === 'pipelined') pgPipeline.open(runner);
     const result = await work(runner.manager);
-    if (transactional) await runner.commitTransaction();
+    if (transactional === true) await runner.commitTransaction();
+    if (transactional === 'pipelined') await pgPipeline.finish(runner);
     await runner.release();
     return result;
   } catch (error) {
+    pgPipeline.forget(runner);
     await runner.releasePostgresConnection(error instanceof Error ? error : new Error(String(error)));
     throw error;
   }

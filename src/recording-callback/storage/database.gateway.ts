@@ -1,7 +1,9 @@
 import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { onOwnConnection, readOnOwnConnection } from './connections';
+import { queryOnPgClient } from './pg-client';
+import { pgPipeline } from './pg-pipeline';
 import type { Work } from './connections';
 import { dialectOf } from './sql-dialect';
 import type { SqlDialect } from './sql-dialect';
@@ -19,11 +21,6 @@ import type { BatchLimits, BatchWork } from './transaction-batcher';
  * with the item's result after the commit, or rejects with a typed storage error.
  */
 export type Batched<I, R> = (item: I) => Promise<R>;
-
-/** The part of a `pg` client that named statements use (TypeORM's PostgreSQL runner connects one). */
-interface PgClient {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
 
 /** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
 async function typed<T>(work: Promise<T>): Promise<T> {
@@ -98,7 +95,9 @@ export class DatabaseGateway {
    * own; `work` must then lock rows in one order (e.g. sorted keys) so that concurrent batches, of this
    * instance or another, never deadlock. On SQLite each item is one work of the shared group commit
    * (which already shares the transaction), run as a batch of one.
-   * With `oneStatement`, `work` runs exactly one statement, and on PostgreSQL runs in autocommit.
+   * With `oneStatement`, `work` runs exactly one statement, and on PostgreSQL runs in autocommit. Otherwise,
+   * on PostgreSQL, BEGIN goes with the first statement and COMMIT may go with the last ({@link commitWith}):
+   * `work` must run its statements through this gateway, never on `em` (that would run outside the transaction).
    *
    * @example
    * const store = db.batcher((em, items) => storeAll(em, items), { maxSize: 128, maxWaitMs: 2, concurrency: 4 });
@@ -113,8 +112,9 @@ export class DatabaseGateway {
       return (item) => typed(commits.run(async (em) => (await work(em, [item]))[0]));
     }
     // A work of one statement is atomic on its own: on PostgreSQL it runs in autocommit, without the two
-    // round trips of BEGIN and COMMIT.
-    const run = <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, !how.oneStatement);
+    // round trips of BEGIN and COMMIT. Other works send BEGIN with their first statement (and COMMIT with
+    // their last, see `commitWith`): they run only the gateway's statements.
+    const run = <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, how.oneStatement ? false : 'pipelined');
     // A value the database refused is one item's fault: run the items again alone. A lost connection, a
     // timeout or a lock conflict would fail again for each of them: fail the batch at once (503, resent).
     const retryAlone = (error: unknown) => !(classifyStorageError(error) instanceof StorageUnavailableError);
@@ -153,28 +153,33 @@ export class DatabaseGateway {
    * @example
    * const [row] = await db.query<{ id: number }>(em, storedCallbackSql.idByDedupeKey(key));
    */
-  async query<R = Record<string, unknown>>(em: EntityManager, s: Statement): Promise<R[]> {
+  query<R = Record<string, unknown>>(em: EntityManager, s: Statement): Promise<R[]> {
+    return this.run<R>(em, s, false);
+  }
+
+  /** {@link query}, committing with the statement when `commit` and the transaction is pipelined. */
+  private async run<R>(em: EntityManager, s: Statement, commit: boolean): Promise<R[]> {
     // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
     const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
     const text = this.dialect.text(s.sql);
-    if (this.namer) {
-      // Straight to the runner's pg client, the only way to name a statement. What runner.query would
-      // do around it is done here: refuse a released runner, and tell TypeORM's logger.
-      if (runner.isReleased) throw new QueryRunnerAlreadyReleasedError();
-      const client = (await runner.connect()) as PgClient;
-      const values = s.params as unknown[];
-      const logger = this.dataSource.logger;
-      logger.logQuery(text, values, runner);
-      try {
-        const result = await client.query({ name: this.namer.nameFor(client, text), text, values });
-        return result.rows as R[];
-      } catch (error) {
-        logger.logQueryError(error as Error, text, values, runner);
-        throw error;
-      }
-    }
-    const result = await runner.query(text, s.params as unknown[], true);
-    return (result.records ?? []) as R[];
+    const values = s.params as unknown[];
+    if (!this.namer && !pgPipeline.has(runner)) return ((await runner.query(text, values, true)).records ?? []) as R[];
+    const how = { namer: this.namer, commit };
+    return (await queryOnPgClient(runner, this.dataSource.logger, text, values, how)) as R[];
+  }
+
+  /**
+   * The last writes of a transaction, as {@link writeAll} runs them. In a group-commit batch on
+   * PostgreSQL, the COMMIT goes in the same round trip, so nothing may run in the transaction after
+   * them; elsewhere the transaction commits as usual once its work returns.
+   *
+   * @example
+   * const rows = await db.commitWith(em, [taskSql.update(…), deliverySql.insert(…)]);
+   */
+  async commitWith<R = Record<string, unknown>>(em: EntityManager, statements: readonly Statement[]): Promise<R[]> {
+    const one = statements.length ? this.dialect.combineWrites(statements) : null;
+    if (one && em.queryRunner && pgPipeline.has(em.queryRunner)) return this.run<R>(em, one, true);
+    return this.writeAll<R>(em, statements);
   }
 
   /**
