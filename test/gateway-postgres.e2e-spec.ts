@@ -3,6 +3,7 @@ import { databaseOptions } from '../ormconfig';
 import { DatabaseGateway } from '../src/recording-callback/storage/database.gateway';
 import { statement } from '../src/recording-callback/storage/statement';
 import { createTestDatabase } from './support/databases';
+import { recordingQueries } from './support/pg-protocol';
 import type { TestDatabase } from './support/databases';
 
 /** `DatabaseGateway.writeWithReads` on PostgreSQL: one statement, one snapshot, rows as JSON. */
@@ -104,15 +105,19 @@ describe('pipelined batch transactions on PostgreSQL', () => {
     )[0].n;
 
   it('runs the statements of a batch in one transaction and commits with the last', async () => {
-    const store = gateway.batcher<string, string>(async (em, items) => {
-      const [{ tx }] = await gateway.query<{ tx: string }>(em, statement('SELECT txid_current()::text AS tx'));
-      await gateway.query(em, statement(`INSERT INTO pl (k, v) SELECT unnest(?::text[]), 1`, [items]));
-      await gateway.commitWith(em, [
-        statement(`UPDATE pl SET v = 2 WHERE k = ANY(?::text[])`, [items]),
-        statement(`INSERT INTO pl_ref (k, tx) SELECT unnest(?::text[]), ?`, [items, tx]),
-      ]);
-      return items.map(() => tx);
-    }, limits);
+    const store = gateway.batcher<string, string>(
+      async (em, items) => {
+        const [{ tx }] = await gateway.query<{ tx: string }>(em, statement('SELECT txid_current()::text AS tx'));
+        await gateway.query(em, statement(`INSERT INTO pl (k, v) SELECT unnest(?::text[]), 1`, [items]));
+        await gateway.commitWith(em, [
+          statement(`UPDATE pl SET v = 2 WHERE k = ANY(?::text[])`, [items]),
+          statement(`INSERT INTO pl_ref (k, tx) SELECT unnest(?::text[]), ?`, [items, tx]),
+        ]);
+        return items.map(() => tx);
+      },
+      limits,
+      { pipelined: true },
+    );
     const txs = await Promise.all(['a1', 'a2', 'a3'].map((k) => store(k)));
     expect(new Set(txs).size).toBe(1);
     // Every row was written by the transaction that the first statement saw.
@@ -124,14 +129,18 @@ describe('pipelined batch transactions on PostgreSQL', () => {
   });
 
   it('rolls back everything when the last statement fails, or when its COMMIT does', async () => {
-    const store = gateway.batcher<{ k: string; v: number; ref: string }, string>(async (em, items) => {
-      await gateway.query(em, statement(`INSERT INTO pl (k, v) VALUES (?, 0)`, [items[0].k]));
-      await gateway.commitWith(em, [
-        statement(`UPDATE pl SET v = ? WHERE k = ?`, [items[0].v, items[0].k]),
-        statement(`INSERT INTO pl_ref (k, tx) VALUES (?, 'x')`, [items[0].ref]),
-      ]);
-      return ['stored'];
-    }, limits);
+    const store = gateway.batcher<{ k: string; v: number; ref: string }, string>(
+      async (em, items) => {
+        await gateway.query(em, statement(`INSERT INTO pl (k, v) VALUES (?, 0)`, [items[0].k]));
+        await gateway.commitWith(em, [
+          statement(`UPDATE pl SET v = ? WHERE k = ?`, [items[0].v, items[0].k]),
+          statement(`INSERT INTO pl_ref (k, tx) VALUES (?, 'x')`, [items[0].ref]),
+        ]);
+        return ['stored'];
+      },
+      limits,
+      { pipelined: true },
+    );
     // The CHECK refuses the update: the statement fails, the insert before it is undone.
     await expect(store({ k: 'b1', v: -1, ref: 'b1' })).rejects.toThrow();
     // The deferred reference names no row: only the COMMIT fails, and it undoes both statements.
@@ -144,35 +153,82 @@ describe('pipelined batch transactions on PostgreSQL', () => {
   });
 
   it('commits a batch whose work ends without commitWith, and sends nothing for a work without statements', async () => {
-    const sent: string[] = [];
-    const logQuery = ds.logger.logQuery.bind(ds.logger);
-    ds.logger.logQuery = (query, ...rest) => {
-      sent.push(query);
-      return logQuery(query, ...rest);
-    };
-    try {
-      const plain = gateway.batcher<string, number>(async (em, items) => {
+    const plain = gateway.batcher<string, number>(
+      async (em, items) => {
         await gateway.query(em, statement(`INSERT INTO pl (k, v) SELECT unnest(?::text[]), 5`, [items]));
         return items.map(() => 1);
-      }, limits);
+      },
+      limits,
+      { pipelined: true },
+    );
+    const idle = gateway.batcher<string, number>(async (_em, items) => items.map(() => 0), limits, { pipelined: true });
+    const { exchanges } = await recordingQueries(async () => {
       await expect(plain('c1')).resolves.toBe(1);
-      const idle = gateway.batcher<string, number>(async (_em, items) => items.map(() => 0), limits);
       await expect(idle('c2')).resolves.toBe(0);
-    } finally {
-      ds.logger.logQuery = logQuery;
-    }
+    });
+    // BEGIN with the insert, then COMMIT alone when the work returned; nothing for the idle work.
+    expect(exchanges.filter((e) => !e.some((q) => /pg_stat_activity/.test(q)))).toEqual([
+      ['BEGIN', 'INSERT INTO pl (k, v) SELECT unnest($1::text[]), 5'],
+      ['COMMIT'],
+    ]);
     expect(await keys()).toEqual(expect.arrayContaining(['c1']));
     expect(await keys()).not.toEqual(expect.arrayContaining(['c2']));
-    expect(sent.filter((q) => /pl/.test(q))).toHaveLength(1);
     expect(await openTransactions()).toBe(0);
   });
 
-  it('refuses a statement after the one that committed', async () => {
+  it('never commits, nor pools a connection, after a failure the work caught', async () => {
+    // One connection: a connection handed back inside an aborted transaction would fail the next query.
+    const one = await new DataSource(databaseOptions({ databaseUrl: db.databaseUrl, poolSize: 1 })).initialize();
+    try {
+      const narrow = new DatabaseGateway(one);
+      const swallowing = (fail: 'first' | 'commit') =>
+        narrow.batcher<string, string>(
+          async (em, items) => {
+            try {
+              if (fail === 'first')
+                await narrow.query(em, statement(`INSERT INTO pl (k, v) VALUES (?, -1)`, [items[0]]));
+              await narrow.query(em, statement(`INSERT INTO pl (k, v) VALUES (?, 1)`, [items[0]]));
+              await narrow.commitWith(em, [statement(`INSERT INTO pl_ref (k, tx) VALUES ('nowhere', 'x')`)]);
+            } catch {
+              // A work that swallows the failure must still not report its batch stored.
+            }
+            return ['stored'];
+          },
+          limits,
+          { pipelined: true },
+        );
+      await expect(swallowing('first')('e1')).rejects.toThrow(/failed/);
+      await expect(swallowing('commit')('e2')).rejects.toThrow(/failed/);
+      await expect(one.query('SELECT 1 AS ok')).resolves.toEqual([{ ok: 1 }]);
+    } finally {
+      await one.destroy();
+    }
+    expect(await keys()).not.toEqual(expect.arrayContaining(['e1']));
+    expect(await keys()).not.toEqual(expect.arrayContaining(['e2']));
+    expect(await openTransactions()).toBe(0);
+  });
+
+  it('without `pipelined` runs a TypeORM transaction, so a work may use the entity manager', async () => {
     const store = gateway.batcher<string, string>(async (em, items) => {
-      await gateway.commitWith(em, [statement(`INSERT INTO pl (k, v) VALUES (?, 7)`, [items[0]])]);
-      await gateway.query(em, statement('SELECT 1'));
-      return ['unreachable'];
+      await em.query(`INSERT INTO pl (k, v) VALUES ($1, 1)`, [items[0]]);
+      await em.query(`INSERT INTO pl (k, v) VALUES ($1, -1)`, [`${items[0]}-refused`]);
+      return ['stored'];
     }, limits);
+    await expect(store('f1')).rejects.toThrow();
+    // The first insert went with the second: one transaction.
+    expect(await keys()).not.toEqual(expect.arrayContaining(['f1']));
+  });
+
+  it('refuses a statement after the one that committed', async () => {
+    const store = gateway.batcher<string, string>(
+      async (em, items) => {
+        await gateway.commitWith(em, [statement(`INSERT INTO pl (k, v) VALUES (?, 7)`, [items[0]])]);
+        await gateway.query(em, statement('SELECT 1'));
+        return ['unreachable'];
+      },
+      limits,
+      { pipelined: true },
+    );
     await expect(store('d1')).rejects.toThrow(/already committed/);
     // The COMMIT that went with the insert stands.
     expect(await keys()).toEqual(expect.arrayContaining(['d1']));

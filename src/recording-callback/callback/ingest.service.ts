@@ -48,7 +48,12 @@ export class IngestService {
     @InjectRecordingCallbackOptions() private readonly options: ResolvedRecordingCallbackOptions,
   ) {
     const { batchSize: maxSize, batchWaitMs: maxWaitMs, concurrency } = options.ingest;
-    this.store = db.batcher((em, items) => writer.write(em, items), { maxSize, maxWaitMs, concurrency });
+    // The writer runs only the gateway's statements: BEGIN and COMMIT may travel with them.
+    this.store = db.batcher(
+      (em, items) => writer.write(em, items),
+      { maxSize, maxWaitMs, concurrency },
+      { pipelined: true },
+    );
   }
 
   /** Throws {@link InvalidFieldsException} when the callback's task belongs to another domain, app or stream. */

@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { onOwnConnection, readOnOwnConnection } from './connections';
@@ -13,6 +13,7 @@ import { StatementNamer } from './prepared-statements';
 import { STORAGE_SETTINGS } from './storage-settings';
 import type { StorageSettings } from './storage-settings';
 import { StorageUnavailableError, classifyStorageError } from './storage.errors';
+import { typedStorageErrors as typed } from './typed-errors';
 import { TransactionBatcher } from './transaction-batcher';
 import type { BatchLimits, BatchWork } from './transaction-batcher';
 
@@ -21,16 +22,6 @@ import type { BatchLimits, BatchWork } from './transaction-batcher';
  * with the item's result after the commit, or rejects with a typed storage error.
  */
 export type Batched<I, R> = (item: I) => Promise<R>;
-
-/** A failure of the work as callers see it: a typed storage error (HTTP errors the work threw pass). */
-async function typed<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    if (error instanceof HttpException) throw error;
-    throw classifyStorageError(error);
-  }
-}
 
 /**
  * The module's one way into the database: transactions, reads and single statements, for every layer.
@@ -95,15 +86,19 @@ export class DatabaseGateway {
    * own; `work` must then lock rows in one order (e.g. sorted keys) so that concurrent batches, of this
    * instance or another, never deadlock. On SQLite each item is one work of the shared group commit
    * (which already shares the transaction), run as a batch of one.
-   * With `oneStatement`, `work` runs exactly one statement, and on PostgreSQL runs in autocommit. Otherwise,
-   * on PostgreSQL, BEGIN goes with the first statement and COMMIT may go with the last ({@link commitWith}):
-   * `work` must run its statements through this gateway, never on `em` (that would run outside the transaction).
+   * With `oneStatement`, `work` runs exactly one statement, and on PostgreSQL runs in autocommit. With
+   * `pipelined`, on PostgreSQL, BEGIN goes with the first statement and COMMIT may go with the last
+   * ({@link commitWith}): `work` must then run its statements through this gateway, never on `em`.
    *
    * @example
    * const store = db.batcher((em, items) => storeAll(em, items), { maxSize: 128, maxWaitMs: 2, concurrency: 4 });
    * const result = await store(item);
    */
-  batcher<I, R>(work: BatchWork<I, R>, limits: BatchLimits, how: { oneStatement?: boolean } = {}): Batched<I, R> {
+  batcher<I, R>(
+    work: BatchWork<I, R>,
+    limits: BatchLimits,
+    how: { oneStatement?: boolean; pipelined?: boolean } = {},
+  ): Batched<I, R> {
     const commits = this.commits;
     if (commits) {
       // SQLite: the shared group commit already puts the callbacks of a turn in one transaction, and a
@@ -112,9 +107,11 @@ export class DatabaseGateway {
       return (item) => typed(commits.run(async (em) => (await work(em, [item]))[0]));
     }
     // A work of one statement is atomic on its own: on PostgreSQL it runs in autocommit, without the two
-    // round trips of BEGIN and COMMIT. Other works send BEGIN with their first statement (and COMMIT with
-    // their last, see `commitWith`): they run only the gateway's statements.
-    const run = <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, how.oneStatement ? false : 'pipelined');
+    // round trips of BEGIN and COMMIT. A pipelined work sends them with its statements, unless the app set
+    // an isolation level, which TypeORM's own BEGIN applies.
+    const pipelined = how.pipelined && !(this.dataSource.options as { isolationLevel?: string }).isolationLevel;
+    const mode = how.oneStatement ? false : pipelined ? 'pipelined' : true;
+    const run = <T>(w: Work<T>) => onOwnConnection(this.dataSource, w, mode);
     // A value the database refused is one item's fault: run the items again alone. A lost connection, a
     // timeout or a lock conflict would fail again for each of them: fail the batch at once (503, resent).
     const retryAlone = (error: unknown) => !(classifyStorageError(error) instanceof StorageUnavailableError);

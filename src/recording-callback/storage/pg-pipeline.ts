@@ -26,17 +26,29 @@ type PgQueryClass = new (
   prepare(connection: PgConnection): void;
 };
 
-/** A pg client as TypeORM's PostgreSQL runner connects it. */
+/** A pg client as TypeORM's PostgreSQL runner connects it (pg-native's lacks what pipelining needs). */
 interface PgClient {
   constructor: { Query?: PgQueryClass };
   query(query: object): unknown;
+  /** The server's transaction status after the last exchange: I idle, T in a transaction, E failed. */
+  getTransactionStatus?(): string | null;
 }
 
 /**
- * Where a pipelined transaction stands: BEGIN not sent yet (it goes with the first statement), open, or
- * committed with its last statement.
+ * Where a pipelined transaction stands: BEGIN not sent yet (it goes with the first statement), open,
+ * committed with its last statement, or failed (an exchange failed: the connection must be discarded).
  */
-type PipelineState = 'pending' | 'open' | 'committed';
+type PipelineState = 'pending' | 'open' | 'committed' | 'failed';
+
+/** Whether pg's Query class is the one whose messages the pipelined subclass extends (not pg-native's). */
+const pipelinable = (Query: PgQueryClass | undefined): Query is PgQueryClass =>
+  typeof Query?.prototype.prepare === 'function' &&
+  typeof (Query.prototype as { _getRows?: unknown })._getRows === 'function';
+
+/** Runs a statement on the client as pg would, with no statement before or after it. */
+async function plain(client: PgClient, text: string, values: unknown[], name?: string): Promise<PgResult> {
+  return (await client.query({ text, values, name })) as PgResult;
+}
 
 const states = new WeakMap<QueryRunner, PipelineState>();
 const subclasses = new WeakMap<PgQueryClass, PgQueryClass>();
@@ -108,9 +120,20 @@ export const pgPipeline = {
   ): Promise<Record<string, unknown>[]> {
     const state = states.get(runner);
     if (state === 'committed') throw new Error('the transaction already committed with its last statement');
+    if (state === 'failed') throw new Error('the transaction failed; it can run nothing more');
+    // Until the exchange succeeds the transaction counts as failed, so that a work that catches the error
+    // and returns can never commit or hand back a connection inside an aborted transaction.
+    states.set(runner, 'failed');
     const client = (await runner.connect()) as PgClient;
     const Query = client.constructor.Query;
-    if (!Query) throw new Error('the PostgreSQL driver has no Query class (pg 8 expected)');
+    if (!pipelinable(Query)) {
+      // pg-native: one statement per round trip, COMMIT when the work returns.
+      if (state === 'pending' && (await plain(client, 'BEGIN', [])).command !== 'BEGIN')
+        throw new Error('BEGIN failed');
+      const { rows } = await plain(client, text, values, how.name);
+      states.set(runner, 'open');
+      return rows;
+    }
     const before = state === 'pending' ? ['BEGIN'] : [];
     const after = how.commit ? ['COMMIT'] : [];
     const results = await new Promise<PgResult[]>((resolve, reject) => {
@@ -124,22 +147,35 @@ export const pgPipeline = {
       query.after = after;
       client.query(query);
     });
-    states.set(runner, how.commit ? 'committed' : 'open');
-    if (how.commit && results[results.length - 1]?.command !== 'COMMIT') {
-      throw new Error(`COMMIT answered ${String(results[results.length - 1]?.command)}`);
+    // One result per statement, BEGIN first and COMMIT last when they were sent; anything else is an error.
+    const tags = results.map((r) => r.command);
+    if (results.length !== before.length + 1 + after.length || (before.length && tags[0] !== 'BEGIN')) {
+      throw new Error(`the exchange answered ${tags.join(', ')}`);
     }
+    if (after.length && tags[tags.length - 1] !== 'COMMIT') throw new Error(`COMMIT answered ${tags[tags.length - 1]}`);
+    states.set(runner, how.commit ? 'committed' : 'open');
     return results[before.length].rows;
   },
 
-  /** Ends the transaction after its work returned: COMMIT unless it committed already or never began. */
+  /**
+   * Ends the transaction after its work returned: COMMIT unless it committed already or never began.
+   * Throws when an exchange failed, or when the server's status is not what the state says, so that the
+   * caller discards the connection instead of returning it to the pool.
+   */
   async finish(runner: QueryRunner): Promise<void> {
     const state = states.get(runner);
     states.delete(runner);
-    if (state !== 'open') return;
+    // Pending: no statement ran, so no BEGIN was sent.
+    if (state === undefined || state === 'pending') return;
+    if (state === 'failed') throw new Error('the transaction failed; its connection is discarded');
     const client = (await runner.connect()) as PgClient;
-    const result = (await client.query({ text: 'COMMIT' })) as PgResult;
+    const expected = state === 'open' ? 'T' : 'I'; // committed: idle again
+    const status = client.getTransactionStatus?.() ?? expected;
+    if (status !== expected) throw new Error(`the connection is in transaction status ${status}, not ${expected}`);
+    if (state !== 'open') return;
     // A transaction that failed answers COMMIT with ROLLBACK, without an error.
-    if (result.command !== 'COMMIT') throw new Error(`COMMIT answered ${String(result.command)}`);
+    const { command } = await plain(client, 'COMMIT', []);
+    if (command !== 'COMMIT') throw new Error(`COMMIT answered ${String(command)}`);
   },
 
   /** Forgets `runner`'s transaction (after a failure, when its connection is destroyed). */
