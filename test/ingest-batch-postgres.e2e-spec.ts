@@ -12,11 +12,13 @@ import { closeApp, startApp } from './support/start-app';
 
 type Body = Record<string, unknown>;
 
-/** The first word of each statement of each exchange (`WITH w` for the callbacks' insert with its reads). */
+/** The delivery loop's statements, which run beside the batches. */
+const DELIVERY_SQL = /^UPDATE recording_deliveries|^SELECT .* FROM recording_deliveries/s;
+/** A statement's first word (`WITH w` for the callbacks' insert with its reads). */
+const shape = (q: string) => q.split(/\s/)[0] + (q.startsWith('WITH w ') ? ' w' : '');
+/** The shape of each statement of each exchange of the batches. */
 const shapes = (exchanges: string[][]) =>
-  exchanges
-    .filter((e) => !e.some((q) => /^UPDATE recording_deliveries|^SELECT .* FROM recording_deliveries/s.test(q)))
-    .map((e) => e.map((q) => q.split(/\s/)[0] + (q.startsWith('WITH w ') ? ' w' : '')));
+  exchanges.filter((e) => !e.some((q) => DELIVERY_SQL.test(q))).map((e) => e.map(shape));
 
 /**
  * The multi-callback batch on PostgreSQL (SQLite stores each callback as its own work in its group commit).
@@ -221,12 +223,8 @@ describe.each([false, true])(
       expect((second[0] as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId).toBe(firstIds[2]);
       // BEGIN goes with the task locks, COMMIT with the writes: five statements in three exchanges.
       expect(shapes(exchanges)).toEqual([['BEGIN', 'INSERT'], ['WITH w'], ['WITH', 'COMMIT']]);
-      const batch = sent.filter((q) => !/^UPDATE recording_deliveries|^SELECT .* FROM recording_deliveries/s.test(q));
-      expect(batch.map((q) => q.split(/\s/)[0] + (q.startsWith('WITH w ') ? ' w' : ''))).toEqual([
-        'INSERT',
-        'WITH w',
-        'WITH',
-      ]);
+      const batch = sent.filter((q) => !DELIVERY_SQL.test(q));
+      expect(batch.map(shape)).toEqual(['INSERT', 'WITH w', 'WITH']);
       expect(batch[1]).toMatch(/^WITH w AS \(INSERT INTO recording_callbacks/);
       expect(batch[1]).toContain('FROM recording_files');
       // The stored file, read back as JSON, was kept whole: status, size and times as the completion set them.

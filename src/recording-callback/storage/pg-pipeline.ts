@@ -45,6 +45,12 @@ const pipelinable = (Query: PgQueryClass | undefined): Query is PgQueryClass =>
   typeof Query?.prototype.prepare === 'function' &&
   typeof (Query.prototype as { _getRows?: unknown })._getRows === 'function';
 
+/** Throws unless the server answered a statement with the command tag `expected`. */
+function expectTag(tag: string | null | undefined, expected: 'BEGIN' | 'COMMIT'): void {
+  // A transaction that failed answers COMMIT with ROLLBACK, without an error.
+  if (tag !== expected) throw new Error(`${expected} answered ${String(tag)}`);
+}
+
 /** Runs a statement on the client as pg would, with no statement before or after it. */
 async function plain(client: PgClient, text: string, values: unknown[], name?: string): Promise<PgResult> {
   return (await client.query({ text, values, name })) as PgResult;
@@ -128,8 +134,7 @@ export const pgPipeline = {
     const Query = client.constructor.Query;
     if (!pipelinable(Query)) {
       // pg-native: one statement per round trip, COMMIT when the work returns.
-      if (state === 'pending' && (await plain(client, 'BEGIN', [])).command !== 'BEGIN')
-        throw new Error('BEGIN failed');
+      if (state === 'pending') expectTag((await plain(client, 'BEGIN', [])).command, 'BEGIN');
       const { rows } = await plain(client, text, values, how.name);
       states.set(runner, 'open');
       return rows;
@@ -152,7 +157,7 @@ export const pgPipeline = {
     if (results.length !== before.length + 1 + after.length || (before.length && tags[0] !== 'BEGIN')) {
       throw new Error(`the exchange answered ${tags.join(', ')}`);
     }
-    if (after.length && tags[tags.length - 1] !== 'COMMIT') throw new Error(`COMMIT answered ${tags[tags.length - 1]}`);
+    if (after.length) expectTag(tags[tags.length - 1], 'COMMIT');
     states.set(runner, how.commit ? 'committed' : 'open');
     return results[before.length].rows;
   },
@@ -173,9 +178,7 @@ export const pgPipeline = {
     const status = client.getTransactionStatus?.() ?? expected;
     if (status !== expected) throw new Error(`the connection is in transaction status ${status}, not ${expected}`);
     if (state !== 'open') return;
-    // A transaction that failed answers COMMIT with ROLLBACK, without an error.
-    const { command } = await plain(client, 'COMMIT', []);
-    if (command !== 'COMMIT') throw new Error(`COMMIT answered ${String(command)}`);
+    expectTag((await plain(client, 'COMMIT', [])).command, 'COMMIT');
   },
 
   /** Forgets `runner`'s transaction (after a failure, when its connection is destroyed). */
