@@ -219,6 +219,48 @@ describe('pipelined batch transactions on PostgreSQL', () => {
     expect(await keys()).not.toEqual(expect.arrayContaining(['f1']));
   });
 
+  it('queryInOrder sends statements in one exchange, each on a snapshot that sees the ones before it', async () => {
+    const store = gateway.batcher<string, unknown[]>(
+      async (em, items) => {
+        const rows = await gateway.queryInOrder(em, [
+          statement(`INSERT INTO pl (k, v) SELECT unnest(?::text[]), 3 RETURNING k`, [items]),
+          statement(`SELECT count(*)::int AS n FROM pl WHERE k = ANY(?::text[])`, [items]),
+          statement(`SELECT txid_current()::text AS tx`),
+        ]);
+        await gateway.commitWith(em, [statement(`UPDATE pl SET v = 4 WHERE k = ANY(?::text[])`, [items])]);
+        return items.map(() => rows);
+      },
+      limits,
+      { pipelined: true },
+    );
+    const { result, exchanges } = await recordingQueries(() => store('q1'));
+    const [inserted, counted, [{ tx }]] = result as [unknown[], unknown[], Array<{ tx: string }>];
+    expect(inserted).toEqual([{ k: 'q1' }]);
+    // The count ran after the insert in the same exchange, and saw its row.
+    expect(counted).toEqual([{ n: 1 }]);
+    expect(exchanges.map((e) => e.map((q) => q.split(' ')[0]))).toEqual([
+      ['BEGIN', 'INSERT', 'SELECT', 'SELECT'],
+      ['UPDATE', 'COMMIT'],
+    ]);
+    const [row] = await ds.query(`SELECT v, xmin::text AS tx FROM pl WHERE k = 'q1'`);
+    expect(row).toEqual({ v: 4, tx });
+    // A failing statement inside the exchange undoes the ones before it, and nothing is left open.
+    const failing = gateway.batcher<string, string>(
+      async (em, items) => {
+        await gateway.queryInOrder(em, [
+          statement(`INSERT INTO pl (k, v) VALUES (?, 1)`, [items[0]]),
+          statement(`UPDATE pl SET v = -1 WHERE k = ?`, [items[0]]),
+        ]);
+        return ['stored'];
+      },
+      limits,
+      { pipelined: true },
+    );
+    await expect(failing('q2')).rejects.toThrow();
+    expect(await keys()).not.toEqual(expect.arrayContaining(['q2']));
+    expect(await openTransactions()).toBe(0);
+  });
+
   it('refuses a statement after the one that committed', async () => {
     const store = gateway.batcher<string, string>(
       async (em, items) => {

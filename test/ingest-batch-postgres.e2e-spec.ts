@@ -112,6 +112,48 @@ describe.each([false, true])(
       });
     });
 
+    it('refuses callbacks of another identity in a batch that stores the rest: nothing of them stays', async () => {
+      await ingestAll([startBody('pb-m')]);
+      const squatter = startBody('pb-m', { app: 'other-app' });
+      const outcomes = await ingestAll([
+        eventBody('pb-m', 'RECORD_NEW_FILE_START', 'jm'),
+        squatter,
+        squatter,
+        startBody('pb-n', { stream: 'n-stream' }),
+        eventBody('pb-n', 'RECORD_NEW_FILE_START', 'jn', 'HLS', { stream: 'another-stream' }),
+      ]);
+      expect(results(outcomes)).toEqual([
+        'accepted',
+        InvalidFieldsException.name,
+        InvalidFieldsException.name,
+        'accepted',
+        InvalidFieldsException.name,
+      ]);
+      // The refused ones were inserted with the others in the first round trip, and deleted before COMMIT.
+      const callbacks = await ds.query(
+        `SELECT task_id, event_type, payload->>'app' AS app FROM recording_callbacks
+         WHERE task_id IN ('pb-m', 'pb-n') ORDER BY id`,
+      );
+      expect(callbacks).toEqual([
+        { task_id: 'pb-m', event_type: 'RECORD_START', app: 'live' },
+        { task_id: 'pb-m', event_type: 'RECORD_NEW_FILE_START', app: 'live' },
+        { task_id: 'pb-n', event_type: 'RECORD_START', app: 'live' },
+      ]);
+      const [{ n }] = await ds.query(
+        `SELECT count(*)::int AS n FROM recording_deliveries WHERE task_id IN ('pb-m', 'pb-n')`,
+      );
+      expect(n).toBe(3);
+      const files = await ds.query(`SELECT task_id, job_id FROM recording_files WHERE task_id IN ('pb-m', 'pb-n')`);
+      expect(files).toEqual([{ task_id: 'pb-m', job_id: 'jm' }]);
+      // A batch of refused callbacks only commits their deletion, and a resend is refused again, not a duplicate.
+      const again = await ingestAll([squatter]);
+      expect(results(again)).toEqual([InvalidFieldsException.name]);
+      const [{ left }] = await ds.query(
+        `SELECT count(*)::int AS left FROM recording_callbacks WHERE payload->>'app' = 'other-app'`,
+      );
+      expect(left).toBe(0);
+    });
+
     it('a value refused by the one write statement fails only its callback: the others are stored alone', async () => {
       await whileRefusing('recording_files', "job_id <> 'refused-job'", async () => {
         const outcomes = await ingestAll([
@@ -199,7 +241,7 @@ describe.each([false, true])(
       expect(n).toBe(4);
     });
 
-    it('reads stored duplicates and files in the statement that inserts the callbacks: three round trips a batch, BEGIN and COMMIT included', async () => {
+    it('reads stored duplicates and files in the statement that inserts the callbacks: two round trips a batch, BEGIN and COMMIT included', async () => {
       const complete = eventBody('pb-y', 'RECORD_FILE_COMPLETE', 'jy');
       const first = await ingestAll([startBody('pb-y'), eventBody('pb-y', 'RECORD_NEW_FILE_START', 'jy'), complete]);
       const firstIds = first.map((o) => (o as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId);
@@ -221,9 +263,15 @@ describe.each([false, true])(
         'accepted',
       ]);
       expect((second[0] as PromiseFulfilledResult<{ callbackId: number }>).value.callbackId).toBe(firstIds[2]);
-      // BEGIN goes with the task locks, COMMIT with the writes: five statements in three exchanges.
-      expect(shapes(exchanges)).toEqual([['BEGIN', 'INSERT'], ['WITH w'], ['WITH', 'COMMIT']]);
-      const batch = sent.filter((q) => !DELIVERY_SQL.test(q));
+      // BEGIN goes with the task locks and the callbacks' insert, COMMIT with the writes: five statements in
+      // two exchanges.
+      expect(shapes(exchanges)).toEqual([
+        ['BEGIN', 'INSERT', 'WITH w'],
+        ['WITH', 'COMMIT'],
+      ]);
+      // The statements that traveled after another in an exchange were never a query of their own.
+      expect(sent.filter((q) => !DELIVERY_SQL.test(q)).map(shape)).toEqual(['INSERT', 'WITH']);
+      const batch = exchanges.flat().filter((q) => !DELIVERY_SQL.test(q) && q !== 'BEGIN' && q !== 'COMMIT');
       expect(batch.map(shape)).toEqual(['INSERT', 'WITH w', 'WITH']);
       expect(batch[1]).toMatch(/^WITH w AS \(INSERT INTO recording_callbacks/);
       expect(batch[1]).toContain('FROM recording_files');

@@ -6,8 +6,9 @@ type ProtocolConnection = {
 };
 
 /**
- * Runs `work`, recording the text of every statement sent to PostgreSQL meanwhile (named or not), and the
- * round trips on the wire: each exchange up to a Sync (or one simple query), as the statements it executed.
+ * Runs `work`, recording the text of every query handed to a pg client meanwhile (named or not; a statement
+ * that travels after another in one exchange is not a query of its own), and the round trips on the wire:
+ * each exchange up to a Sync (or one simple query), as the statements it executed.
  */
 export async function recordingQueries<T>(
   work: () => Promise<T>,

@@ -5,6 +5,7 @@ import type { StoredDelivery } from '../delivery/delivery-outbox';
 import { storedCallbackSql } from '../delivery/stored-callback.sql';
 import type { RecordingCallbackDto } from '../protocol/dto/recording-callback.dto';
 import { DatabaseGateway } from '../storage/database.gateway';
+import { combineWithReads } from '../storage/sql-dialect';
 import { TaskBatchStore } from '../tasks/task-batch.store';
 import type { LockedTask } from '../tasks/task-batch.store';
 import type { TaskIdentity } from '../tasks/task-batch.sql';
@@ -36,11 +37,12 @@ const IDENTITY = ['publish_domain', 'app', 'stream'] as const;
 
 /**
  * Stores a batch of callbacks in the caller's transaction with a fixed number of statements, whatever
- * the batch size: lock (or create) every task of the batch in task id order, refuse callbacks whose
- * domain, app or stream differ from their task's, insert the new callbacks (a dedupe key already
- * stored, or seen earlier in the batch, makes a duplicate), apply them to the task store in batch order,
- * and write the tasks, files, transitions and deliveries together. The outcome is what one transaction
- * per callback, run in batch order, would have stored.
+ * the batch size: lock (or create) every task of the batch in task id order and insert the new callbacks
+ * (a dedupe key already stored, or seen earlier in the batch, makes a duplicate), both in one round trip
+ * on PostgreSQL; refuse callbacks whose domain, app or stream differ from their task's (deleting again
+ * those just inserted); apply the rest to the task store in batch order, and write the tasks, files,
+ * transitions and deliveries together. The outcome is what one transaction per callback, run in batch
+ * order, would have stored.
  *
  * @example
  * const applied = await writer.write(em, items); // one outcome per item, in order
@@ -69,32 +71,40 @@ export class IngestBatchWriter {
         });
       }
     }
-    const locked = await this.tasks.lockAll(em, [...identities.values()]);
-    const out: Applied[] = items.map((item) => {
-      const fields = otherTaskFields(locked.get(item.callback.task_id)!, item.callback);
-      return fields.length ? { result: 'mismatch', fields } : { result: 'accepted', callbackId: 0 };
-    });
-
-    // The first item with a dedupe key is the candidate to store; later ones are its duplicates.
+    // The first item with a dedupe key is the candidate to store; later ones are its duplicates. The key
+    // covers the task's identity fields, so the items of one key match their task all alike, or none does.
     const firstByKey = new Map<string, number>();
-    items.forEach((item, i) => {
-      if (out[i].result !== 'mismatch' && !firstByKey.has(item.dedupeKey)) firstByKey.set(item.dedupeKey, i);
-    });
-    const candidates = [...firstByKey.values()];
-    const { ids, files } = await this.insertCallbacks(
-      em,
-      candidates.map((i) => items[i]),
-    );
+    items.forEach((item, i) => firstByKey.has(item.dedupeKey) || firstByKey.set(item.dedupeKey, i));
+    const candidates = [...firstByKey.values()].map((i) => items[i]);
+    const lock = this.tasks.lockStatement([...identities.values()]);
+    const insert = this.insertStatement(candidates);
+    // One round trip on PostgreSQL. The insert runs after the lock, on a snapshot of its own, so its reads
+    // see whatever an earlier batch holding one of these tasks stored.
+    const [lockRows, insertRows] = await this.db.queryInOrder(em, [lock.statement, insert.statement]);
+    const locked = lock.read(lockRows);
+    const { ids, files } = await insert.read(em, insertRows);
 
+    const out: Applied[] = [];
     const accepted: number[] = [];
+    // Candidates of another task's identity were stored with the rest: the batch's last statement deletes them.
+    const refused: number[] = [];
     items.forEach((item, i) => {
-      if (out[i].result === 'mismatch') return;
+      const fields = otherTaskFields(locked.get(item.callback.task_id)!, item.callback);
       const { id, stored } = ids.get(item.dedupeKey)!;
       const mine = stored && firstByKey.get(item.dedupeKey) === i;
-      out[i] = { result: mine ? 'accepted' : 'duplicate', callbackId: id };
+      if (fields.length) {
+        out.push({ result: 'mismatch', fields });
+        if (mine) refused.push(id);
+        return;
+      }
+      out.push({ result: mine ? 'accepted' : 'duplicate', callbackId: id });
       if (mine) accepted.push(i);
     });
-    if (!accepted.length) return out;
+    const cleanUp = refused.length ? [storedCallbackSql.deleteByIds(refused)] : [];
+    if (!accepted.length) {
+      if (cleanUp.length) await this.db.commitWith(em, cleanUp);
+      return out;
+    }
 
     const entries = accepted.map((i) => ({
       callback: items[i].callback,
@@ -102,7 +112,7 @@ export class IngestBatchWriter {
       receivedAt: items[i].receivedAt,
     }));
     const { applied, writes } = await this.tasks.reduceAll(em, locked, entries, files);
-    const { insert, read } = this.outbox.prepareAll(
+    const deliveries = this.outbox.prepareAll(
       entries.map((e, n) => ({
         callbackId: e.callbackId,
         taskId: e.callback.task_id,
@@ -113,64 +123,65 @@ export class IngestBatchWriter {
     );
     // The task, file, transition and delivery rows depend only on what was read above: one statement on
     // PostgreSQL, which also carries the batch's COMMIT. Nothing may run in the transaction after it.
-    const deliveries = read(await this.db.commitWith(em, [...writes, insert]));
-    accepted.forEach((i, n) => ((out[i] as { delivery?: StoredDelivery }).delivery = deliveries[n]));
+    const stored = deliveries.read(await this.db.commitWith(em, [...cleanUp, ...writes, deliveries.insert]));
+    accepted.forEach((i, n) => ((out[i] as { delivery?: StoredDelivery }).delivery = stored[n]));
     return out;
   }
 
   /**
-   * Inserts the candidates (distinct keys) and returns the id stored under each key, and whether this
-   * insert stored it (false: a duplicate of an earlier callback). Where a statement costs a round trip
-   * (PostgreSQL), the same statement also reads the ids of keys stored before and the stored files of
-   * the candidates (for `reduceAll`): both are safe to read now, as every task of the batch is locked.
+   * The insert of the candidates (distinct keys), and how to read what it did: the id stored under each
+   * key, and whether this insert stored it (false: a duplicate of an earlier callback). Where a statement
+   * costs a round trip (PostgreSQL), the same statement also reads the ids of keys stored before and the
+   * stored files of the candidates (for `reduceAll`): both are safe to read after the task locks.
    */
-  private async insertCallbacks(
-    em: EntityManager,
-    candidates: IngestItem[],
-  ): Promise<{ ids: Map<string, { id: number; stored: boolean }>; files?: Map<string, FileState> }> {
-    const ids = new Map<string, { id: number; stored: boolean }>();
-    if (!candidates.length) return { ids };
-    const { time } = this.db.dialect;
+  private insertStatement(candidates: IngestItem[]) {
+    const { dialect } = this.db;
     const keys = candidates.map((c) => c.dedupeKey);
     let files: ReturnType<TaskBatchStore['filesOf']> | undefined;
-    const { rows, reads } = await this.db.writeWithReads<{ id: number; dedupe_key: string }>(
-      em,
-      storedCallbackSql.insertMany(
-        candidates.map(({ callback, dedupeKey, payloadJson, receivedAt }) => ({
-          dedupeKey,
-          taskId: callback.task_id,
-          eventType: callback.event_type,
-          jobId: fileKeyOf(callback)?.jobId ?? null,
-          publishDomain: callback.publish_domain,
-          payload: payloadJson,
-          receivedAt: time(receivedAt),
-        })),
-      ),
-      () => {
-        files = this.tasks.filesOf(candidates.map((c) => c.callback));
-        return [storedCallbackSql.idsByDedupeKeys(keys), ...(files.select ? [files.select] : [])];
-      },
+    const insert = storedCallbackSql.insertMany(
+      candidates.map(({ callback, dedupeKey, payloadJson, receivedAt }) => ({
+        dedupeKey,
+        taskId: callback.task_id,
+        eventType: callback.event_type,
+        jobId: fileKeyOf(callback)?.jobId ?? null,
+        publishDomain: callback.publish_domain,
+        payload: payloadJson,
+        receivedAt: dialect.time(receivedAt),
+      })),
     );
-    const [before, fileRows] = reads ?? [];
-    for (const r of rows) ids.set(r.dedupe_key, { id: Number(r.id), stored: true });
-    // Keys stored before this insert (read on its snapshot, or looked up after it): duplicates.
-    const storedBefore = (found: Record<string, unknown>[]) => {
-      for (const r of found) {
-        const key = String(r.dedupe_key);
-        if (!ids.has(key)) ids.set(key, { id: Number(r.id), stored: false });
+    const combined = combineWithReads<{ id: number; dedupe_key: string }>(dialect, insert, () => {
+      files = this.tasks.filesOf(candidates.map((c) => c.callback));
+      return [storedCallbackSql.idsByDedupeKeys(keys), ...(files.select ? [files.select] : [])];
+    });
+    const read = async (em: EntityManager, result: Record<string, unknown>[]) => {
+      const { rows, reads } = combined.read(result);
+      const [before, fileRows] = reads ?? [];
+      const ids = new Map<string, { id: number; stored: boolean }>();
+      for (const r of rows) ids.set(r.dedupe_key, { id: Number(r.id), stored: true });
+      // Keys stored before this insert (read on its snapshot, or looked up after it): duplicates.
+      const storedBefore = (found: Record<string, unknown>[]) => {
+        for (const r of found) {
+          const key = String(r.dedupe_key);
+          if (!ids.has(key)) ids.set(key, { id: Number(r.id), stored: false });
+        }
+      };
+      storedBefore(before ?? []);
+      const missing = keys.filter((k) => !ids.has(k));
+      if (missing.length) {
+        storedBefore(await this.db.query(em, storedCallbackSql.idsByDedupeKeys(missing)));
+        // Committed callbacks are never deleted, so every conflicting row is there; say so plainly if one is not.
+        const lost = missing.find((k) => !ids.has(k));
+        if (lost) throw new Error(`callback with dedupe key ${lost} conflicted but cannot be read`);
       }
+      // The reads ran with the insert: the stored files come with it (none when no candidate is about a file).
+      const stored: Map<string, FileState> | undefined = reads
+        ? fileRows
+          ? files!.read(fileRows)
+          : new Map()
+        : undefined;
+      return { ids, files: stored };
     };
-    storedBefore(before ?? []);
-    const missing = keys.filter((k) => !ids.has(k));
-    if (missing.length) {
-      storedBefore(await this.db.query(em, storedCallbackSql.idsByDedupeKeys(missing)));
-      // Callbacks are never deleted, so every conflicting row is there; say so plainly if one is not.
-      const lost = missing.find((k) => !ids.has(k));
-      if (lost) throw new Error(`callback with dedupe key ${lost} conflicted but cannot be read`);
-    }
-    // The reads ran with the insert: the stored files come with it (none when no candidate is about a file).
-    if (!reads) return { ids };
-    return { ids, files: fileRows ? files!.read(fileRows) : new Map() };
+    return { statement: combined.statement, read };
   }
 }
 

@@ -41,6 +41,11 @@ export const storedCallbackSql = {
     );
   },
 
+  /** Deletes callbacks by id (those a batch stored before it found them refused, in the same transaction). */
+  deleteByIds(ids: number[]): Statement {
+    return statement(`DELETE FROM recording_callbacks WHERE id IN (${placeholders(ids.length)})`, ids);
+  },
+
   /** `id, dedupe_key` of the stored callbacks among the given dedupe keys. */
   idsByDedupeKeys(keys: string[]): Statement {
     return statement(

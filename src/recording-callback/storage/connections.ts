@@ -45,3 +45,16 @@ export async function onOwnConnection<T>(
 export function readOnOwnConnection<T>(dataSource: DataSource, work: Work<T>): Promise<T> {
   return dataSource.options.type === 'postgres' ? onOwnConnection(dataSource, work, false) : work(dataSource.manager);
 }
+
+/**
+ * Connections of a PostgreSQL DataSource's pool (TypeORM's `poolSize`, or `extra.max`, else pg's default
+ * 10); undefined on SQLite, which has one connection.
+ *
+ * @example
+ * if ((poolSizeOf(dataSource) ?? Infinity) <= concurrency) warn();
+ */
+export function poolSizeOf(dataSource: DataSource): number | undefined {
+  if (dataSource.options.type !== 'postgres') return undefined;
+  const options = dataSource.options as { poolSize?: number; extra?: { max?: number } };
+  return options.extra?.max ?? options.poolSize ?? 10;
+}

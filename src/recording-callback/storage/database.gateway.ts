@@ -1,11 +1,11 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { onOwnConnection, readOnOwnConnection } from './connections';
-import { queryOnPgClient } from './pg-client';
+import { onOwnConnection, poolSizeOf, readOnOwnConnection } from './connections';
+import { runStatements } from './pg-client';
 import { pgPipeline } from './pg-pipeline';
 import type { Work } from './connections';
-import { dialectOf } from './sql-dialect';
+import { combineWithReads, dialectOf } from './sql-dialect';
 import type { SqlDialect } from './sql-dialect';
 import { SqliteGroupCommit } from './sqlite-group-commit';
 import type { Statement } from './statement';
@@ -59,14 +59,9 @@ export class DatabaseGateway {
     if (this.dialect.name === 'postgres' && settings?.preparedStatements === true) this.namer = new StatementNamer();
   }
 
-  /**
-   * Connections of the PostgreSQL pool (TypeORM's `poolSize`, or `extra.max`, else pg's default 10);
-   * undefined on SQLite, which has one connection.
-   */
+  /** Connections of the PostgreSQL pool (see {@link poolSizeOf}); undefined on SQLite. */
   get poolSize(): number | undefined {
-    if (!this.dialect.concurrent) return undefined;
-    const options = this.dataSource.options as { poolSize?: number; extra?: { max?: number } };
-    return options.extra?.max ?? options.poolSize ?? 10;
+    return poolSizeOf(this.dataSource);
   }
 
   /**
@@ -154,15 +149,29 @@ export class DatabaseGateway {
     return this.run<R>(em, s, false);
   }
 
+  /**
+   * Runs statements in order inside `em`'s transaction, each seeing what the ones before it wrote, and
+   * returns the rows of each. In a group-commit batch on PostgreSQL they travel in one round trip (each
+   * still on its own snapshot, as with one round trip each); elsewhere they run one after another.
+   *
+   * @example
+   * const [locked, inserted] = await db.queryInOrder(em, [taskBatchSql.createOrLockMany(…), insert]);
+   */
+  queryInOrder(em: EntityManager, statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    return this.runAll(em, statements, false);
+  }
+
   /** {@link query}, committing with the statement when `commit` and the transaction is pipelined. */
   private async run<R>(em: EntityManager, s: Statement, commit: boolean): Promise<R[]> {
+    return (await this.runAll(em, [s], commit))[0] as R[];
+  }
+
+  /** {@link queryInOrder}, committing with the last statement when `commit` (see {@link run}). */
+  private runAll(em: EntityManager, list: readonly Statement[], commit: boolean) {
     // SQLite reads use the DataSource's manager, which has no runner of its own: use the shared one.
     const runner = em.queryRunner ?? this.dataSource.createQueryRunner();
-    const text = this.dialect.text(s.sql);
-    const values = s.params as unknown[];
-    if (!this.namer && !pgPipeline.has(runner)) return ((await runner.query(text, values, true)).records ?? []) as R[];
-    const how = { namer: this.namer, commit };
-    return (await queryOnPgClient(runner, this.dataSource.logger, text, values, how)) as R[];
+    const texts = list.map((s) => ({ text: this.dialect.text(s.sql), values: s.params as unknown[] }));
+    return runStatements(runner, this.dataSource.logger, texts, { namer: this.namer, commit });
   }
 
   /**
@@ -198,12 +207,9 @@ export class DatabaseGateway {
   }
 
   /**
-   * Runs a write inside `em`'s transaction and, where that saves round trips, reads with it. On
-   * PostgreSQL all run as one statement on one snapshot: each read sees the database as it was before
-   * the write, so none may depend on it, and its rows and the read rows come as JSON (numbers, text,
-   * datetimes as ISO text: read them with the dialect), not typed by the driver as `query` gives them.
-   * On SQLite, where a statement costs no round trip, only the write runs, `reads` is never called and
-   * comes back null: the caller runs what it still needs itself.
+   * Runs a write inside `em`'s transaction and, where that saves round trips, reads with it, as one
+   * statement on one snapshot (see {@link combineWithReads}: on SQLite only the write runs, and `reads`
+   * comes back null).
    *
    * @example
    * const { rows, reads } = await db.writeWithReads(em, insert, () => [fileSql.select(keys)]);
@@ -213,11 +219,8 @@ export class DatabaseGateway {
     write: Statement,
     reads: () => readonly Statement[],
   ): Promise<{ rows: R[]; reads: Record<string, unknown>[][] | null }> {
-    const list = this.dialect.concurrent ? reads() : [];
-    const one = list.length ? this.dialect.combineWithReads(write, list) : null;
-    if (!one) return { rows: await this.query<R>(em, write), reads: null };
-    const [row] = await this.query<Record<string, Record<string, unknown>[]>>(em, one);
-    return { rows: row.r0 as R[], reads: list.map((_, i) => row[`r${i + 1}`]) };
+    const combined = combineWithReads<R>(this.dialect, write, reads);
+    return combined.read(await this.query(em, combined.statement));
   }
 
   /**

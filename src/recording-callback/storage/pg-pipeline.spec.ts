@@ -40,6 +40,18 @@ describe('pgPipeline without a pipelinable Query class (pg-native)', () => {
     expect(pgPipeline.has(runner)).toBe(false);
   });
 
+  it('runs the statements of one exchange as round trips of their own, in order, and returns the rows of each', async () => {
+    const { runner, sent } = nativeLikeRunner((text) => text.split(' ')[0]);
+    pgPipeline.open(runner);
+    const rows = await pgPipeline.queryAll(runner, [
+      { text: 'INSERT a', values: [] },
+      { text: 'SELECT b', values: [] },
+    ]);
+    expect(rows).toEqual([[{ text: 'INSERT a' }], [{ text: 'SELECT b' }]]);
+    await pgPipeline.finish(runner);
+    expect(sent).toEqual(['BEGIN', 'INSERT a', 'SELECT b', 'COMMIT']);
+  });
+
   it('after a failed statement refuses the next one and fails the finish, even if the work went on', async () => {
     const { runner, sent } = nativeLikeRunner((text) =>
       text === 'UPDATE y' ? new Error('refused') : text.split(' ')[0],

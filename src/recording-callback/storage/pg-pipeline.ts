@@ -66,6 +66,22 @@ function sendBare(connection: PgConnection, text: string): void {
   connection.execute({});
 }
 
+/** One statement of an exchange: its text, its parameters, and its prepared-statement name if it has one. */
+export interface PipelinedStatement {
+  text: string;
+  values: unknown[];
+  name?: string;
+}
+
+type PipelinedQuery = InstanceType<PgQueryClass> & {
+  before: readonly string[];
+  after: readonly string[];
+  /** Statements with parameters, sent after this one's Execute by pg's own Parse, Bind and Describe. */
+  following: InstanceType<PgQueryClass>[];
+  /** Set on the queries in `following`: Execute only, the exchange's Sync comes from the first query. */
+  inner: boolean;
+};
+
 /**
  * pg's Query with statements sent before and after it in the same extended-protocol exchange (one
  * Sync): the server runs them in order and answers them together, in one round trip. pg's own result
@@ -77,6 +93,8 @@ function pipelinedClass(Query: PgQueryClass): PgQueryClass {
   class Pipelined extends Query {
     before: readonly string[] = [];
     after: readonly string[] = [];
+    following: Pipelined[] = [];
+    inner = false;
 
     override prepare(connection: PgConnection): void {
       for (const text of this.before) sendBare(connection, text);
@@ -86,6 +104,8 @@ function pipelinedClass(Query: PgQueryClass): PgQueryClass {
     /** Query's last step of `prepare` (Execute and Sync): the statements after go between the two. */
     _getRows(connection: PgConnection, rows?: number): void {
       connection.execute({ portal: this.portal, rows });
+      if (this.inner) return;
+      for (const query of this.following) query.prepare(connection);
       for (const text of this.after) sendBare(connection, text);
       connection.sync();
     }
@@ -124,9 +144,24 @@ export const pgPipeline = {
     values: unknown[],
     how: { commit?: boolean; name?: string } = {},
   ): Promise<Record<string, unknown>[]> {
+    const [rows] = await pgPipeline.queryAll(runner, [{ text, values, name: how.name }], how);
+    return rows;
+  },
+
+  /**
+   * Runs statements in order in the transaction, in one round trip: with BEGIN before the first when
+   * the transaction has run nothing yet, with COMMIT after the last when `commit`. Each statement sees
+   * what the ones before it wrote, exactly as if each had its own round trip. Returns the rows of each.
+   */
+  async queryAll(
+    runner: QueryRunner,
+    list: readonly PipelinedStatement[],
+    how: { commit?: boolean } = {},
+  ): Promise<Record<string, unknown>[][]> {
     const state = states.get(runner);
     if (state === 'committed') throw new Error('the transaction already committed with its last statement');
     if (state === 'failed') throw new Error('the transaction failed; it can run nothing more');
+    if (!list.length) throw new Error('an exchange needs a statement');
     // Until the exchange succeeds the transaction counts as failed, so that a work that catches the error
     // and returns can never commit or hand back a connection inside an aborted transaction.
     states.set(runner, 'failed');
@@ -135,31 +170,36 @@ export const pgPipeline = {
     if (!pipelinable(Query)) {
       // pg-native: one statement per round trip, COMMIT when the work returns.
       if (state === 'pending') expectTag((await plain(client, 'BEGIN', [])).command, 'BEGIN');
-      const { rows } = await plain(client, text, values, how.name);
+      const out: Record<string, unknown>[][] = [];
+      for (const s of list) out.push((await plain(client, s.text, s.values, s.name)).rows);
       states.set(runner, 'open');
-      return rows;
+      return out;
     }
     const before = state === 'pending' ? ['BEGIN'] : [];
     const after = how.commit ? ['COMMIT'] : [];
+    const Pipelined = pipelinedClass(Query);
+    // Extended mode even without parameters: pg would send a parameterless text as a simple query,
+    // without the statements before and after it.
+    const make = ({ text, values, name }: PipelinedStatement, callback: PgCallback) =>
+      new Pipelined({ text, values, name, queryMode: 'extended' }, undefined, callback) as PipelinedQuery;
     const results = await new Promise<PgResult[]>((resolve, reject) => {
-      const Pipelined = pipelinedClass(Query);
-      // Extended mode even without parameters: pg would send a parameterless text as a simple query,
-      // without the statements before and after it.
-      const query = new Pipelined({ text, values, name: how.name, queryMode: 'extended' }, undefined, (error, out) =>
-        error ? reject(error) : resolve(Array.isArray(out) ? out : [out!]),
-      ) as InstanceType<PgQueryClass> & { before: readonly string[]; after: readonly string[] };
+      const query = make(list[0], (error, out) => (error ? reject(error) : resolve(Array.isArray(out) ? out : [out!])));
       query.before = before;
       query.after = after;
+      // Their answers arrive on the first query, which collects one result per statement; their own
+      // callbacks are never called. Unnamed: pg records a parsed name only for the query it runs.
+      const inner = (s: PipelinedStatement) => make({ ...s, name: undefined }, () => undefined);
+      query.following = list.slice(1).map((s) => Object.assign(inner(s), { inner: true }));
       client.query(query);
     });
     // One result per statement, BEGIN first and COMMIT last when they were sent; anything else is an error.
     const tags = results.map((r) => r.command);
-    if (results.length !== before.length + 1 + after.length || (before.length && tags[0] !== 'BEGIN')) {
+    if (results.length !== before.length + list.length + after.length || (before.length && tags[0] !== 'BEGIN')) {
       throw new Error(`the exchange answered ${tags.join(', ')}`);
     }
     if (after.length) expectTag(tags[tags.length - 1], 'COMMIT');
     states.set(runner, how.commit ? 'committed' : 'open');
-    return results[before.length].rows;
+    return results.slice(before.length, before.length + list.length).map((r) => r.rows);
   },
 
   /**

@@ -134,3 +134,33 @@ const sqlite: SqlDialect = {
 export function dialectOf(type: string): SqlDialect {
   return type === 'postgres' ? postgres : sqlite;
 }
+
+/**
+ * A write with reads as one statement where the dialect can ({@link SqlDialect.combineWithReads}), else
+ * the write alone (the reads are then never built), and how to read its rows: the write's rows, and each
+ * read's rows (null when they did not run). On PostgreSQL all run on one snapshot: each read sees the
+ * database as it was before the write, so none may depend on it, and the rows come as JSON (numbers,
+ * text, datetimes as ISO text: read them with the dialect), not typed by the driver.
+ *
+ * @example
+ * const { statement, read } = combineWithReads(dialect, insert, () => [fileSql.select(keys)]);
+ */
+export function combineWithReads<R = Record<string, unknown>>(
+  dialect: SqlDialect,
+  write: Statement,
+  reads: () => readonly Statement[],
+): {
+  statement: Statement;
+  read(rows: Record<string, unknown>[]): { rows: R[]; reads: Record<string, unknown>[][] | null };
+} {
+  const list = dialect.concurrent ? reads() : [];
+  const one = list.length ? dialect.combineWithReads(write, list) : null;
+  return {
+    statement: one ?? write,
+    read: (rows) => {
+      if (!one) return { rows: rows as R[], reads: null };
+      const row = rows[0] as Record<string, Record<string, unknown>[]>;
+      return { rows: row.r0 as R[], reads: list.map((_, i) => row[`r${i + 1}`]) };
+    },
+  };
+}

@@ -18,7 +18,7 @@ import { toTaskState } from './task.store';
 import type { TaskRecord } from './task.store';
 
 /**
- * A task as {@link TaskBatchStore.lockAll} found it: its identity (kept from its first callback) and,
+ * A task as {@link TaskBatchStore.lockStatement} found it: its identity (kept from its first callback) and,
  * once a callback was applied, its state.
  */
 export interface LockedTask {
@@ -73,7 +73,8 @@ function toFileState(row: Record<string, unknown>, readTime: SqlDialect['readTim
  * its callbacks in batch order (the pure reducer), and returns the statements that write the final rows.
  *
  * @example
- * const locked = await store.lockAll(em, [{ taskId, publishDomain, app, stream, at: receivedAt }]);
+ * const lock = store.lockStatement([{ taskId, publishDomain, app, stream, at: receivedAt }]);
+ * const locked = lock.read(await db.query(em, lock.statement));
  * const { applied, writes } = await store.reduceAll(em, locked, [{ callback, callbackId, receivedAt }]);
  * await db.writeAll(em, writes);
  */
@@ -85,26 +86,32 @@ export class TaskBatchStore {
   ) {}
 
   /**
-   * Creates the missing tasks and locks them all, in task id order whatever the order given (so
-   * concurrent batches never deadlock on each other), each created with the identity given for it.
+   * The statement that creates the missing tasks and locks them all, in task id order whatever the order
+   * given (so concurrent batches never deadlock on each other), each created with the identity given for
+   * it; and the locked tasks its rows stand for. The caller runs it, with other statements in the same
+   * round trip where it can (`DatabaseGateway.queryInOrder`).
    */
-  async lockAll(em: EntityManager, identities: Array<TaskIdentity & { at: Date }>): Promise<Map<string, LockedTask>> {
+  lockStatement(identities: Array<TaskIdentity & { at: Date }>): {
+    statement: Statement;
+    read(rows: Record<string, unknown>[]): Map<string, LockedTask>;
+  } {
     const { time, readTime } = this.db.dialect;
     const sorted = identities
       .map((t) => ({ ...t, at: time(t.at) }))
       .sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
-    const rows = await this.db.query<TaskRecord>(em, taskBatchSql.createOrLockMany(sorted));
-    return new Map(
-      rows.map((row) => [
-        row.taskId,
-        {
-          publishDomain: row.publishDomain,
-          app: row.app,
-          stream: row.stream,
-          state: toTaskState({ ...row, lastEventAt: readTime(row.lastEventAt) }),
-        },
-      ]),
-    );
+    const read = (rows: Record<string, unknown>[]) =>
+      new Map(
+        (rows as unknown as TaskRecord[]).map((row) => [
+          row.taskId,
+          {
+            publishDomain: row.publishDomain,
+            app: row.app,
+            stream: row.stream,
+            state: toTaskState({ ...row, lastEventAt: readTime(row.lastEventAt) }),
+          },
+        ]),
+      );
+    return { statement: taskBatchSql.createOrLockMany(sorted), read };
   }
 
   /**
