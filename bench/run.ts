@@ -9,6 +9,8 @@
  *   BENCH_DATABASES=sqlite,postgres                      BENCH_SERVERS=module,baseline
  *   BENCH_OUT=<dir> (default data/bench/<time>-ingest)   BENCH_KEEP_DB=1     keep databases
  *   DATABASE_URL=postgres://…  (its server gets throw-away databases; the named database is not touched)
+ *   BENCH_DETACHED=1   start each server in a session of its own, as a service manager would, instead of in
+ *                      the bench's session (with the kernel's autogroups, a session is a scheduling group)
  * Flags: --profile  profile the module with --cpu-prof and print the top costs (no baseline); on SQLite unless
  *                    BENCH_DATABASES names the databases.
  */

@@ -191,6 +191,9 @@ export class ServerProcess {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env, PORT: String(opts.port) },
       stdio: ['ignore', log, log],
+      // Its own session (BENCH_DETACHED=1): a scheduling group apart from the load generator's where the
+      // kernel groups by session (autogroups), as for a server a service manager starts.
+      detached: process.env.BENCH_DETACHED === '1',
     });
     closeSync(log);
     const server = new ServerProcess(opts.name, child, opts.port, opts.logFile);
