@@ -32,9 +32,13 @@ describe('pgPipeline without a pipelinable Query class (pg-native)', () => {
   it('sends BEGIN, each statement and COMMIT as round trips of their own, in order', async () => {
     const { runner, sent } = nativeLikeRunner((text) => text.split(' ')[0]);
     pgPipeline.open(runner);
-    await expect(pgPipeline.query(runner, 'SELECT 1', [])).resolves.toEqual([{ text: 'SELECT 1' }]);
+    await expect(pgPipeline.queryAll(runner, [{ text: 'SELECT 1', values: [] }])).resolves.toEqual([
+      [{ text: 'SELECT 1' }],
+    ]);
     // Asked to commit with its statement, it commits after the work instead.
-    await expect(pgPipeline.query(runner, 'INSERT x', [], { commit: true })).resolves.toEqual([{ text: 'INSERT x' }]);
+    await expect(pgPipeline.queryAll(runner, [{ text: 'INSERT x', values: [] }], { commit: true })).resolves.toEqual([
+      [{ text: 'INSERT x' }],
+    ]);
     await pgPipeline.finish(runner);
     expect(sent).toEqual(['BEGIN', 'SELECT 1', 'INSERT x', 'COMMIT']);
     expect(pgPipeline.has(runner)).toBe(false);
@@ -57,8 +61,8 @@ describe('pgPipeline without a pipelinable Query class (pg-native)', () => {
       text === 'UPDATE y' ? new Error('refused') : text.split(' ')[0],
     );
     pgPipeline.open(runner);
-    await expect(pgPipeline.query(runner, 'UPDATE y', [])).rejects.toThrow('refused');
-    await expect(pgPipeline.query(runner, 'SELECT 1', [])).rejects.toThrow(/failed/);
+    await expect(pgPipeline.queryAll(runner, [{ text: 'UPDATE y', values: [] }])).rejects.toThrow('refused');
+    await expect(pgPipeline.queryAll(runner, [{ text: 'SELECT 1', values: [] }])).rejects.toThrow(/failed/);
     await expect(pgPipeline.finish(runner)).rejects.toThrow(/failed/);
     expect(sent).toEqual(['BEGIN', 'UPDATE y']);
   });

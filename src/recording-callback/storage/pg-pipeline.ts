@@ -121,7 +121,7 @@ function pipelinedClass(Query: PgQueryClass): PgQueryClass {
  * such a transaction; a failure destroys the connection, which rolls the transaction back.
  *
  * @example
- * pgPipeline.open(runner); ... await pgPipeline.query(runner, text, values, { commit: true });
+ * pgPipeline.open(runner); ... await pgPipeline.queryAll(runner, [{ text, values }], { commit: true });
  */
 export const pgPipeline = {
   /** Starts a transaction on `runner` whose BEGIN goes with its first statement. */
@@ -132,20 +132,6 @@ export const pgPipeline = {
   /** Whether `runner` runs such a transaction (still to finish). */
   has(runner: QueryRunner): boolean {
     return states.has(runner);
-  },
-
-  /**
-   * Runs one statement in the transaction: with BEGIN before it when it is the first, with COMMIT after
-   * it when `commit` (it must then be the last). Returns its rows.
-   */
-  async query(
-    runner: QueryRunner,
-    text: string,
-    values: unknown[],
-    how: { commit?: boolean; name?: string } = {},
-  ): Promise<Record<string, unknown>[]> {
-    const [rows] = await pgPipeline.queryAll(runner, [{ text, values, name: how.name }], how);
-    return rows;
   },
 
   /**
