@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { databaseOptions } from '../ormconfig';
 import { DatabaseGateway } from '../src/recording-callback/storage/database.gateway';
+import { pgPipeline } from '../src/recording-callback/storage/pg-pipeline';
 import { statement } from '../src/recording-callback/storage/statement';
 import { createTestDatabase } from './support/databases';
 import { recordingQueries } from './support/pg-protocol';
@@ -258,6 +259,47 @@ describe('pipelined batch transactions on PostgreSQL', () => {
     );
     await expect(failing('q2')).rejects.toThrow();
     expect(await keys()).not.toEqual(expect.arrayContaining(['q2']));
+    expect(await openTransactions()).toBe(0);
+  });
+
+  it('sends nothing after a statement whose parameters cannot be bound, and commits nothing', async () => {
+    // pg turns a parameter into text while it writes the statement; this one throws there.
+    const unbindable = {
+      toPostgres() {
+        throw new Error('cannot bind this value');
+      },
+    };
+    const runner = ds.createQueryRunner() as ReturnType<DataSource['createQueryRunner']> & {
+      releasePostgresConnection(error: Error): Promise<void>;
+    };
+    try {
+      pgPipeline.open(runner);
+      const first = `INSERT INTO pl (k, v) VALUES ('u1', 1)`;
+      const { result, exchanges } = await recordingQueries(() =>
+        pgPipeline
+          .queryAll(
+            runner,
+            [
+              { text: first, values: [] },
+              { text: `INSERT INTO pl (k, v) VALUES ($1, 1)`, values: [unbindable] },
+              { text: `INSERT INTO pl (k, v) VALUES ('u3', 1)`, values: [] },
+            ],
+            { commit: true },
+          )
+          .catch((error: Error) => error),
+      );
+      // The error is the value's own; the exchange ended at the Sync pg sent for it, so neither the third
+      // statement nor the COMMIT went out.
+      expect(result).toEqual(new Error('cannot bind this value'));
+      expect(exchanges).toEqual([['BEGIN', first]]);
+      await expect(pgPipeline.finish(runner)).rejects.toThrow(/failed/);
+    } finally {
+      pgPipeline.forget(runner);
+      // As the gateway does after a failed exchange: the connection goes, and its transaction with it.
+      await runner.releasePostgresConnection(new Error('discarded'));
+    }
+    expect(await keys()).not.toEqual(expect.arrayContaining(['u1']));
+    expect(await keys()).not.toEqual(expect.arrayContaining(['u3']));
     expect(await openTransactions()).toBe(0);
   });
 

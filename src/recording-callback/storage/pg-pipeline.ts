@@ -24,6 +24,7 @@ type PgQueryClass = new (
 ) => {
   portal: string;
   prepare(connection: PgConnection): void;
+  handleError(error: Error, connection: PgConnection): void;
 };
 
 /** A pg client as TypeORM's PostgreSQL runner connects it (pg-native's lacks what pipelining needs). */
@@ -77,9 +78,11 @@ type PipelinedQuery = InstanceType<PgQueryClass> & {
   before: readonly string[];
   after: readonly string[];
   /** Statements with parameters, sent after this one's Execute by pg's own Parse, Bind and Describe. */
-  following: InstanceType<PgQueryClass>[];
+  following: PipelinedQuery[];
   /** Set on the queries in `following`: Execute only, the exchange's Sync comes from the first query. */
   inner: boolean;
+  /** On a query in `following`: why pg could not bind its parameters (pg then ended the exchange). */
+  bindError?: Error;
 };
 
 /**
@@ -95,6 +98,7 @@ function pipelinedClass(Query: PgQueryClass): PgQueryClass {
     after: readonly string[] = [];
     following: Pipelined[] = [];
     inner = false;
+    bindError?: Error;
 
     override prepare(connection: PgConnection): void {
       for (const text of this.before) sendBare(connection, text);
@@ -105,9 +109,19 @@ function pipelinedClass(Query: PgQueryClass): PgQueryClass {
     _getRows(connection: PgConnection, rows?: number): void {
       connection.execute({ portal: this.portal, rows });
       if (this.inner) return;
-      for (const query of this.following) query.prepare(connection);
+      for (const query of this.following) {
+        query.prepare(connection);
+        // pg sent a Sync for it: nothing more may follow, or it would run (and COMMIT) after that Sync.
+        if (query.bindError) return;
+      }
       for (const text of this.after) sendBare(connection, text);
       connection.sync();
+    }
+
+    /** pg calls this on a following query only when it cannot bind its parameters, after sending a Sync. */
+    override handleError(error: Error, connection: PgConnection): void {
+      if (this.inner) this.bindError = error;
+      else super.handleError(error, connection);
     }
   }
   subclasses.set(Query, Pipelined);
@@ -168,6 +182,7 @@ export const pgPipeline = {
     // without the statements before and after it.
     const make = ({ text, values, name }: PipelinedStatement, callback: PgCallback) =>
       new Pipelined({ text, values, name, queryMode: 'extended' }, undefined, callback) as PipelinedQuery;
+    let following: PipelinedQuery[] = [];
     const results = await new Promise<PgResult[]>((resolve, reject) => {
       const query = make(list[0], (error, out) => (error ? reject(error) : resolve(Array.isArray(out) ? out : [out!])));
       query.before = before;
@@ -177,7 +192,11 @@ export const pgPipeline = {
       const inner = (s: PipelinedStatement) => make({ ...s, name: undefined }, () => undefined);
       query.following = list.slice(1).map((s) => Object.assign(inner(s), { inner: true }));
       client.query(query);
+      following = query.following;
     });
+    // The transaction stays failed: the statements before the unbindable one ran in it.
+    const unbound = following.find((q) => q.bindError)?.bindError;
+    if (unbound) throw unbound;
     // One result per statement, BEGIN first and COMMIT last when they were sent; anything else is an error.
     const tags = results.map((r) => r.command);
     if (results.length !== before.length + list.length + after.length || (before.length && tags[0] !== 'BEGIN')) {
