@@ -182,17 +182,16 @@ export const pgPipeline = {
     // without the statements before and after it.
     const make = ({ text, values, name }: PipelinedStatement, callback: PgCallback) =>
       new Pipelined({ text, values, name, queryMode: 'extended' }, undefined, callback) as PipelinedQuery;
-    let following: PipelinedQuery[] = [];
+    // Their answers arrive on the first query, which collects one result per statement; their own
+    // callbacks are never called. Unnamed: pg records a parsed name only for the query it runs.
+    const inner = (s: PipelinedStatement) => make({ ...s, name: undefined }, () => undefined);
+    const following = list.slice(1).map((s) => Object.assign(inner(s), { inner: true }));
     const results = await new Promise<PgResult[]>((resolve, reject) => {
       const query = make(list[0], (error, out) => (error ? reject(error) : resolve(Array.isArray(out) ? out : [out!])));
       query.before = before;
       query.after = after;
-      // Their answers arrive on the first query, which collects one result per statement; their own
-      // callbacks are never called. Unnamed: pg records a parsed name only for the query it runs.
-      const inner = (s: PipelinedStatement) => make({ ...s, name: undefined }, () => undefined);
-      query.following = list.slice(1).map((s) => Object.assign(inner(s), { inner: true }));
+      query.following = following;
       client.query(query);
-      following = query.following;
     });
     // The transaction stays failed: the statements before the unbindable one ran in it.
     const unbound = following.find((q) => q.bindError)?.bindError;
