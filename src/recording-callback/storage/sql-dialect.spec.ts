@@ -67,6 +67,24 @@ describe('SqlDialect.combineWithReads', () => {
   });
 });
 
+describe('SqlDialect.text', () => {
+  it('on PostgreSQL numbers every ? in order, wherever it stands, and leaves a text without one as it is', () => {
+    const { text } = dialectOf('postgres');
+    expect(text('?')).toBe('$1');
+    expect(text('SELECT ?,?, ? FROM t WHERE a = ?')).toBe('SELECT $1,$2, $3 FROM t WHERE a = $4');
+    expect(text('VALUES (?, ?), (?, ?)')).toBe('VALUES ($1, $2), ($3, $4)');
+    // Numbering starts again for each text.
+    expect(text('VALUES (?, ?), (?, ?)')).toBe('VALUES ($1, $2), ($3, $4)');
+    expect(text('SELECT 1')).toBe('SELECT 1');
+    const many = Array.from({ length: 1200 }, () => '?').join(',');
+    expect(text(many)).toBe(Array.from({ length: 1200 }, (_, i) => `$${i + 1}`).join(','));
+  });
+
+  it('on SQLite keeps the text', () => {
+    expect(dialectOf('better-sqlite3').text('SELECT ? FROM t')).toBe('SELECT ? FROM t');
+  });
+});
+
 describe('SqlDialect.time', () => {
   it('on SQLite writes the UTC text TypeORM writes, for each distinct time', () => {
     const { time } = dialectOf('better-sqlite3');
