@@ -38,7 +38,7 @@ describe('boundedJsonBody', () => {
     expect(req.body).toEqual({ task_id: 't1' });
   });
 
-  it('never hands on a request that was aborted between the end of its body and the check phase', async () => {
+  it('hands nothing on once the request was given up before the check phase (the done guard)', async () => {
     const req = jsonRequest('{"a":1}');
     const next = recordingNext();
     boundedJsonBody()(req, res, next);

@@ -129,9 +129,10 @@ export function boundedJsonBody(options: BoundedJsonBodyOptions = {}) {
     source.on('error', () => finish(() => refuse(req, res, 400, 'Bad Request', 'body could not be decoded')));
     // A client that goes away needs no answer.
     req.on('aborted', () => finish());
-    // The body is decoded, and the request goes on down the chain, in the check phase of this event-loop
-    // turn, after its I/O callbacks: the database's answers to batches already in flight (and so their
-    // callers' answers) go before new requests. Measured on PostgreSQL: 1.08x callbacks/s (BENCHMARKS.md).
+    // The body is decoded, and the request goes on down the chain, in a setImmediate: the body of a socket
+    // ends in an I/O callback, so this runs after the turn's other I/O callbacks, and the database's answers
+    // to batches already in flight (and so their callers' answers) go before new requests. Measured on
+    // PostgreSQL: 1.08x callbacks/s (BENCHMARKS.md).
     source.on('end', () =>
       setImmediate(finish, () => {
         let text: string;
